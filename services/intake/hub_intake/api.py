@@ -1,0 +1,53 @@
+"""Intake's HTTP entry point: citizens file cases."""
+
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from hub_intake.domain import CaseSubmission, Rejection
+from hub_intake.registration import register
+from hub_intake.settings import IntakeSettings
+from hub_shared.jalali import to_jalali, to_jalali_words
+from hub_shared.logs import case_context
+from hub_shared.service import Runtime, problem
+
+
+class Registration(BaseModel):
+    case_id: UUID
+    case_number: str
+    tracking_code: str
+    registered_at: datetime
+    registered_at_jalali: str
+    follow_up_phone: str
+    message_fa: str
+    message_en: str
+
+
+def router(runtime: Runtime, settings: IntakeSettings) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["cases"])
+
+    @api.post("/cases", status_code=201, response_model=Registration,
+              responses={422: {"description": "The submission breaks a registration rule; the body says which"}})
+    async def submit_case(submission: CaseSubmission) -> Registration | JSONResponse:
+        try:
+            case = await register(runtime, settings, submission)
+        except Rejection as rejection:
+            return JSONResponse(status_code=422, content=problem(rejection.code, rejection.message_fa, rejection.message_en, field=rejection.field))
+        with case_context(str(case.case_id)):
+            return Registration(
+                case_id=case.case_id,
+                case_number=case.case_number,
+                tracking_code=case.tracking_code,
+                registered_at=case.registered_at,
+                registered_at_jalali=to_jalali(case.registered_at),
+                follow_up_phone=settings.follow_up_phone,
+                message_fa=(f"درخواست شما با شماره {case.case_number} در تاریخ {to_jalali_words(case.registered_at)} ثبت شد. "
+                            f"کد رهگیری: {case.tracking_code}. برای پیگیری با {settings.follow_up_phone} تماس بگیرید."),
+                message_en=(f"Your case {case.case_number} was registered. Tracking code: {case.tracking_code}. "
+                            f"Call {settings.follow_up_phone} to follow it up."),
+            )
+
+    return api

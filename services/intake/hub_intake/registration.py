@@ -1,0 +1,71 @@
+"""Registering a case: one transaction stores it, its complainant and the `case registered` fact."""
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from sqlalchemy.exc import IntegrityError
+
+from hub_intake.domain import CaseSubmission, check, citizen_ref, new_tracking_code
+from hub_intake.models import Case, Complainant
+from hub_intake.settings import IntakeSettings
+from hub_shared.events import CaseRegistered, Channel
+from hub_shared.jalali import jalali_year
+from hub_shared.reference import org_seed
+from hub_shared.service import Runtime
+
+
+async def register(runtime: Runtime, settings: IntakeSettings, submission: CaseSubmission, channel: Channel = Channel.web) -> Case:
+    check(submission, org_seed())
+    for _ in range(3):  # a tracking-code collision is astronomically rare; draw again
+        try:
+            case = await _store(runtime, settings, submission, channel)
+        except IntegrityError:
+            continue
+        runtime.committed()
+        return case
+    raise RuntimeError("could not draw a unique tracking code in 3 attempts")
+
+
+async def _store(runtime: Runtime, settings: IntakeSettings, submission: CaseSubmission, channel: Channel) -> Case:
+    now = datetime.now(UTC)
+    ref = citizen_ref(submission.national_id, settings.pseudonym_key.get_secret_value().encode())
+    async with runtime.sessions() as session, session.begin():
+        case = Case(
+            case_id=uuid4(),
+            tracking_code=new_tracking_code(),
+            kind=submission.kind.value,
+            channel=channel.value,
+            subject_text=submission.subject,
+            description=submission.description,
+            agency=submission.target.agency,
+            province=submission.target.province,
+            county=submission.target.county,
+            confidential=submission.confidential,
+            status="registered",
+            registered_at=now,
+        )
+        session.add(case)
+        await session.flush()
+        case.case_number = f"{jalali_year(now)}-{case.seq:08d}"
+        session.add(Complainant(
+            case_id=case.case_id,
+            full_name=submission.full_name,
+            national_id=submission.national_id,
+            phone=submission.phone,
+            address=submission.address,
+            citizen_ref=ref,
+        ))
+        runtime.stage(session, CaseRegistered(
+            case_id=case.case_id,
+            tracking_code=case.tracking_code,
+            case_number=case.case_number,
+            kind=submission.kind,
+            channel=channel,
+            subject_text=submission.subject,
+            description=submission.description,
+            target=submission.target,
+            confidential=submission.confidential,
+            citizen_ref=ref,
+            registered_at=now,
+        ))
+    return case

@@ -1,0 +1,1 @@
+"""The hub's contract (events, topics, schemas) and plumbing shared by every service."""

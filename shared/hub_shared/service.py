@@ -1,0 +1,187 @@
+"""What every service shares at run time: one FastAPI app with the Kafka broker, the outbox relay,
+health endpoints, the AsyncAPI document, traces and JSON logs.
+
+A service supplies its name, its migrations, its subscriptions and its HTTP routes:
+
+    runtime = Runtime(settings, migrations=Path(__file__).parent / "migrations")
+    runtime.add_subscription(Subscription(...))
+    runtime.routers.append(router)
+    app = runtime.app()
+"""
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub_shared import db
+from hub_shared.consumer import Subscription, subscribe
+from hub_shared.events import Event
+from hub_shared.logs import setup_logging
+from hub_shared.messaging import stage
+from hub_shared.outbox import OutboxRelay
+from hub_shared.settings import HubSettings
+from hub_shared.telemetry import setup_tracing
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """The wiring of one service process: settings, database, broker, relay."""
+
+    def __init__(self, settings: HubSettings, migrations: Path, description: str = "") -> None:
+        self.settings = settings
+        self.migrations = migrations
+        self.description = description
+        self.source = f"/hub/{settings.service_name}"
+        self.engine = db.make_engine(settings.effective_database_url)
+        self.sessions = db.make_sessions(self.engine)
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=f"hub-{settings.service_name}",
+            acks="all",
+            linger_ms=5,
+            enable_idempotence=settings.kafka_idempotent_producer,
+            max_request_size=settings.max_message_bytes + 64_000,
+            logger=logging.getLogger(f"faststream.{settings.service_name}"),
+        )
+        self.relay = OutboxRelay(
+            broker=self.broker,
+            sessions=self.sessions,
+            service=settings.service_name,
+            database_url=settings.effective_database_url,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        self.routers: list[APIRouter] = []
+
+    def add_subscription(self, sub: Subscription) -> None:
+        sub.after_commit = self.relay.notify
+        subscribe(self.broker, self.settings, self.sessions, sub)
+
+    def publisher(self, topic: str, model: type[Event]) -> None:
+        """Declare what this service publishes, for its AsyncAPI document."""
+        self.broker.publisher(topic, schema=model, title=f"{self.settings.service_name}:{topic}:{model.event_type}")
+
+    def stage(self, session: AsyncSession, event: Event) -> None:
+        stage(session, event, self.source)
+
+    def committed(self) -> None:
+        self.relay.notify()
+
+    def migrate(self) -> None:
+        db.migrate(self.settings.effective_database_url, self.migrations)
+
+    @asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(self.migrate)
+        await self.broker.start()
+        self.relay.start()
+        log.info("%s ready on %s:%d", self.settings.service_name, self.settings.http_host, self.settings.http_port)
+        try:
+            yield
+        finally:
+            await self.relay.stop()
+            await self.broker.stop()
+            await self.engine.dispose()
+
+    def app(self) -> FastAPI:
+        app = FastAPI(title=f"hub {self.settings.service_name}", description=self.description, version="0.1.0", lifespan=self.lifespan)
+        app.include_router(self._health_router())
+        for router in self.routers:
+            app.include_router(router)
+        app.add_exception_handler(RequestValidationError, _validation_error)
+        app.middleware("http")(self._limit_body_size)
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*")
+        SQLAlchemyInstrumentor().instrument(engine=self.engine.sync_engine)
+        return app
+
+    async def _limit_body_size(self, request: Request, call_next: Callable) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.settings.max_request_bytes):
+            return JSONResponse(status_code=413, content=problem(
+                "request_too_large",
+                f"درخواست بزرگ‌تر از {self.settings.max_request_bytes} بایت است.",
+                f"The request body is larger than {self.settings.max_request_bytes} bytes.",
+            ))
+        return await call_next(request)
+
+    def _health_router(self) -> APIRouter:
+        router = APIRouter(tags=["health"])
+
+        @router.get("/health/live")
+        async def live() -> dict:
+            return {"status": "live", "service": self.settings.service_name}
+
+        @router.get("/health/ready")
+        async def ready() -> JSONResponse:
+            checks = {"database": await _check(db.ping(self.engine)), "broker": await _check(self._ping_broker())}
+            ok = all(value == "ok" for value in checks.values())
+            return JSONResponse(status_code=200 if ok else 503, content={"status": "ready" if ok else "not ready", "checks": checks})
+
+        @router.get("/asyncapi.json")
+        async def asyncapi() -> JSONResponse:
+            spec = AsyncAPI(self.broker, title=f"hub {self.settings.service_name}", version="0.1.0", description=self.description)
+            return JSONResponse(content=spec.to_specification().to_jsonable())
+
+        return router
+
+    async def _ping_broker(self) -> None:
+        if not await self.broker.ping(timeout=2.0):
+            raise ConnectionError("Kafka broker not reachable")
+
+
+async def _check(probe: Any) -> str:
+    try:
+        await asyncio.wait_for(probe, timeout=3)
+        return "ok"
+    except Exception as exc:
+        return f"failed: {type(exc).__name__}: {exc}"
+
+
+def problem(code: str, message_fa: str, message_en: str, **extra: Any) -> dict:
+    """The error body every endpoint returns: a machine code and a Persian and English reason."""
+    return {"error": {"code": code, "message_fa": message_fa, "message_en": message_en, **extra}}
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    fields = [
+        {"field": ".".join(str(part) for part in error["loc"][1:]) or "body", "problem": error["msg"]}
+        for error in exc.errors()
+    ]
+    return JSONResponse(status_code=422, content=problem(
+        "invalid_request",
+        "درخواست نامعتبر است؛ فیلدهای مشخص‌شده را اصلاح کنید.",
+        "The request is invalid; correct the fields listed.",
+        fields=fields,
+    ))
+
+
+def main(service_name: str, create_runtime: Callable[[HubSettings], "Runtime"]) -> None:
+    """`python -m hub_<service>` serves; `python -m hub_<service> migrate` only migrates."""
+    try:
+        settings = HubSettings(service_name=service_name)
+    except ValueError as exc:
+        raise SystemExit(f"invalid settings for {service_name}:\n{exc}") from None
+    setup_logging(settings.service_name, settings.log_level)
+    if sys.argv[1:] == ["migrate"]:
+        create_runtime(settings).migrate()
+        return
+    if sys.argv[1:]:
+        raise SystemExit(f"unknown arguments {sys.argv[1:]}; use no argument to serve or 'migrate'")
+    setup_tracing(settings)
+    app = create_runtime(settings).app()
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)

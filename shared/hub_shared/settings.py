@@ -1,0 +1,74 @@
+"""Typed settings shared by every service, read from the environment (and an optional `.env`).
+
+Standard names (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`, `OTEL_EXPORTER_OTLP_ENDPOINT`) switch the
+same code between the embedded default and real engines; the rest carry the `HUB_` prefix.
+"""
+
+from enum import Enum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaProfile(str, Enum):
+    """`production` keeps Kafka-safe group timeouts; `test` lets groups join in about a second."""
+
+    production = "production"
+    test = "test"
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
+
+    service_name: str = Field("hub", description="Name used in traces, logs and consumer groups")
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "HUB_KAFKA_BOOTSTRAP_SERVERS"),
+        description="Comma-separated Kafka bootstrap servers",
+    )
+    kafka_profile: KafkaProfile = KafkaProfile.production
+    kafka_idempotent_producer: bool = Field(False, description="Turn on with Apache Kafka; the embedded broker lacks it")
+    database_url: str = Field(
+        "",
+        validation_alias=AliasChoices("DATABASE_URL", "HUB_DATABASE_URL"),
+        description="SQLAlchemy async URL; empty means a SQLite file in the data folder",
+    )
+    data_dir: Path = Field(Path("./var"), description="Where the embedded default keeps its files")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=1, le=65535)
+    otlp_endpoint: str = Field(
+        "",
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "HUB_OTLP_ENDPOINT"),
+        description="OTLP/HTTP endpoint for traces; empty writes spans to a JSON-lines file",
+    )
+    log_level: str = "INFO"
+    max_message_bytes: int = Field(1_000_000, gt=0, description="Largest event body accepted or published")
+    max_request_bytes: int = Field(256_000, gt=0, description="Largest HTTP request body accepted")
+    consumer_retries: int = Field(3, ge=1, le=20, description="Attempts before a message goes to the DLQ")
+    consumer_batch_size: int = Field(200, ge=1, le=5000)
+    outbox_batch_size: int = Field(500, ge=1, le=10000)
+    outbox_poll_seconds: float = Field(0.05, gt=0, le=10)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("HUB_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
+
+    @property
+    def trace_file(self) -> Path:
+        return self.data_dir / "traces" / f"{self.service_name}.jsonl"
+
+    def consumer_timeouts(self) -> dict[str, int]:
+        if self.kafka_profile is KafkaProfile.test:
+            return {"session_timeout_ms": 6000, "heartbeat_interval_ms": 300, "fetch_max_wait_ms": 20}
+        return {"session_timeout_ms": 45000, "heartbeat_interval_ms": 3000, "fetch_max_wait_ms": 50}
