@@ -19,7 +19,7 @@ class KafkaProfile(str, Enum):
 
 
 class HubSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore", populate_by_name=True)
 
     service_name: str = Field("hub", description="Name used in traces, logs and consumer groups")
     kafka_bootstrap_servers: str = Field(

@@ -1,0 +1,28 @@
+import pytest
+from pydantic import ValidationError
+
+from hub_shared.settings import HubSettings, KafkaProfile
+
+
+def test_standard_names_switch_to_real_engines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092,kafka-2:9092")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://hub@db/hub_intake")
+    settings = HubSettings(service_name="intake")
+    assert settings.kafka_bootstrap_servers == "kafka-1:9092,kafka-2:9092"
+    assert settings.effective_database_url == "postgresql+psycopg://hub@db/hub_intake"
+
+
+def test_embedded_default_is_a_sqlite_file_per_service(tmp_path) -> None:
+    settings = HubSettings(service_name="routing", data_dir=tmp_path, database_url="")
+    assert settings.effective_database_url == f"sqlite+aiosqlite:///{tmp_path.resolve()}/routing.db"
+
+
+def test_test_profile_joins_fast_and_production_stays_kafka_safe() -> None:
+    assert HubSettings(kafka_profile=KafkaProfile.test).consumer_timeouts()["session_timeout_ms"] <= 6000
+    assert HubSettings().consumer_timeouts()["session_timeout_ms"] >= 30000
+
+
+@pytest.mark.parametrize("field,value", [("http_port", 70000), ("log_level", "LOUD"), ("consumer_retries", 0)])
+def test_bad_settings_are_refused_with_the_setting_named(field: str, value) -> None:
+    with pytest.raises(ValidationError, match=field):
+        HubSettings(**{field: value})
