@@ -95,10 +95,14 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def start_service(self, spec: ServiceSpec, port: int | None = None, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Start (or restart, with the same port and settings as before) one service process."""
         port = port or self.ports.get(spec.name) or spec.port
-        env = {**os.environ, **self.env, **(extra_env or {}),
+        if extra_env is not None:
+            self.service_env[spec.name] = extra_env
+        env = {**os.environ, **self.env, **self.service_env.get(spec.name, {}),
                "HUB_SERVICE_NAME": spec.name, "HUB_HTTP_PORT": str(port), "HUB_DATA_DIR": str(self.data_dir),
                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
         log = (self.data_dir / "logs" / f"{spec.name}.log").open("ab")

@@ -7,12 +7,17 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+import logging
+
 from hub_intake.domain import CaseSubmission, Rejection
 from hub_intake.registration import register
 from hub_intake.settings import IntakeSettings
 from hub_shared.jalali import to_jalali, to_jalali_words
 from hub_shared.logs import case_context
 from hub_shared.service import Runtime, problem
+
+
+log = logging.getLogger(__name__)
 
 
 class Registration(BaseModel):
@@ -37,6 +42,7 @@ def router(runtime: Runtime, settings: IntakeSettings) -> APIRouter:
         except Rejection as rejection:
             return JSONResponse(status_code=422, content=problem(rejection.code, rejection.message_fa, rejection.message_en, field=rejection.field))
         with case_context(str(case.case_id)):
+            log.info("case %s registered (%s, %s)", case.case_number, case.kind, case.channel)
             return Registration(
                 case_id=case.case_id,
                 case_number=case.case_number,

@@ -1,0 +1,43 @@
+"""The whole hub as separate processes, on SQLite files and on PostgreSQL databases."""
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from hub_cli.stack import SERVICES, Stack, ensure_topics, free_port, start_broker
+from hub_shared.db import ensure_database
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def hub(request, tmp_path_factory) -> Iterator[Stack]:
+    data_dir = tmp_path_factory.mktemp(f"hub-{request.param}")
+    database_urls: dict[str, str] = {}
+    if request.param == "postgres":
+        admin = request.getfixturevalue("postgres_admin_url")
+        base = admin.rsplit("/", 1)[0]
+        suffix = uuid.uuid4().hex[:8]
+        database_urls = {spec.name: f"{base}/hub_e2e_{spec.name.replace('-', '_')}_{suffix}" for spec in SERVICES}
+        for url in database_urls.values():
+            ensure_database(url)
+    broker = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        port = free_port()
+        broker = start_broker(port, data_dir / "logs" / "broker.log")
+        bootstrap = f"127.0.0.1:{port}"
+    ensure_topics(bootstrap)
+    stack = Stack(data_dir=data_dir, bootstrap=bootstrap, env={"HUB_KAFKA_PROFILE": "test"})
+    for spec in SERVICES:
+        extra = {"DATABASE_URL": database_urls[spec.name]} if database_urls else {}
+        stack.start_service(spec, port=free_port(), extra_env=extra)
+    stack.database_urls = database_urls
+    try:
+        stack.wait_ready(timeout=90)
+        yield stack
+    finally:
+        stack.stop()
+        if broker is not None:
+            broker.terminate()
+            broker.wait(10)
