@@ -41,5 +41,5 @@ def setup_logging(service: str, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiokafka", "uvicorn.access", "alembic"):
+    for noisy in ("aiokafka", "uvicorn.access", "alembic", "hub.bus"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

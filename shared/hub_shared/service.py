@@ -56,7 +56,8 @@ class Runtime:
             linger_ms=5,
             enable_idempotence=settings.kafka_idempotent_producer,
             max_request_size=settings.max_message_bytes + 64_000,
-            logger=logging.getLogger(f"faststream.{settings.service_name}"),
+            logger=logging.getLogger("hub.bus"),  # propagates to the JSON handler, unlike FastStream's own
+            log_level=logging.DEBUG,  # per-message "received/processed" lines only when debugging
         )
         self.relay = OutboxRelay(
             broker=self.broker,
