@@ -96,10 +96,9 @@ def topics(bootstrap: str = typer.Option("127.0.0.1:9092", envvar="KAFKA_BOOTSTR
 def schemas(out: Path = typer.Option(Path("docs/schemas"), help="Folder to write one JSON Schema per event type")) -> None:
     """Export the JSON Schema of every event on the bus."""
     out.mkdir(parents=True, exist_ok=True)
-    for model in registry.all():
-        schema = {"$id": model.event_type, "x-topic": model.topic, **model.model_json_schema()}
-        (out / f"{model.event_type}.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        console.print(f"{model.event_type} -> {out / (model.event_type + '.json')}")
+    for event_type, schema in registry.json_schemas().items():
+        (out / f"{event_type}.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        console.print(f"{event_type} -> {out / (event_type + '.json')}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ def run_env(target_metadata: sa.MetaData) -> None:
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # replicas and the migration job may start together: one migrates, the others wait
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(7200531)"))
             context.run_migrations()
 
 

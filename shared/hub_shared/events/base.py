@@ -32,5 +32,10 @@ class EventRegistry:
     def all(self) -> list[type[Event]]:
         return sorted(self._by_type.values(), key=lambda m: m.event_type)
 
+    def json_schemas(self) -> dict[str, dict]:
+        """The published JSON Schema of every event type, as `docs/schemas/<type>.json` holds it."""
+        return {model.event_type: {"$id": model.event_type, "x-topic": model.topic, **model.model_json_schema()}
+                for model in self.all()}
+
 
 registry = EventRegistry()
