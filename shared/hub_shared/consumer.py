@@ -23,8 +23,9 @@ from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 
 from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, MalformedMessage, from_kafka
+from hub_shared.events import registry
 from hub_shared.logs import case_context
-from hub_shared.messaging import already_processed
+from hub_shared.messaging import processed_ids, record_processed
 from hub_shared.settings import HubSettings
 from hub_shared.topics import DLQ
 
@@ -42,6 +43,11 @@ class Subscription:
     group: str
     handlers: dict[str, Handler] = field(default_factory=dict)
     after_commit: Callable[[], None] = lambda: None
+
+    @property
+    def ignored_types(self) -> frozenset[str]:
+        """Registered event types this subscription does not handle; anything else unknown is malformed."""
+        return frozenset(model.event_type for model in registry.all()) - self.handlers.keys()
 
 
 def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFactory, sub: Subscription) -> None:
@@ -62,6 +68,13 @@ def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFacto
         await consumer.process(list(message.raw_message))
 
 
+def _event_type(record: ConsumerRecord) -> str | None:
+    for name, value in record.headers or ():
+        if name == "ce_type":
+            return value.decode(errors="replace")
+    return None
+
+
 async def _skip_decoding(_message: Any) -> None:
     """Records are parsed and validated by `from_kafka`, so FastStream's JSON decoding is skipped."""
     return None
@@ -73,10 +86,13 @@ class BatchConsumer:
         self._settings = settings
         self._sessions = sessions
         self._sub = sub
+        self._ignored = sub.ignored_types
 
     async def process(self, records: list[ConsumerRecord]) -> None:
         parsed: list[tuple[ConsumerRecord, Envelope]] = []
         for record in records:
+            if _event_type(record) in self._ignored:
+                continue  # a valid fact this group has no use for: not parsed, not recorded
             try:
                 parsed.append((record, self._parse(record)))
             except MalformedMessage as exc:
@@ -85,8 +101,7 @@ class BatchConsumer:
             return
         try:
             async with self._sessions() as session, session.begin():
-                for _, envelope in parsed:
-                    await self._apply(session, envelope)
+                await self._apply(session, [envelope for _, envelope in parsed])
         except Exception:
             log.warning("batch of %d failed; retrying one by one", len(parsed), exc_info=True)
             for record, envelope in parsed:
@@ -97,23 +112,25 @@ class BatchConsumer:
         headers = {name: value for name, value in record.headers or ()}
         return from_kafka(record.key, record.value, headers, self._settings.max_message_bytes)
 
-    async def _apply(self, session: AsyncSession, envelope: Envelope) -> None:
-        handler = self._sub.handlers.get(envelope.type)
-        parent = propagate.extract({"traceparent": envelope.traceparent} if envelope.traceparent else {})
-        with case_context(envelope.subject), tracer.start_as_current_span(
-            f"{self._sub.topic} process", context=parent, kind=SpanKind.CONSUMER
-        ) as span:
-            span.set_attribute("messaging.system", "kafka")
-            span.set_attribute("messaging.consumer.group.name", self._sub.group)
-            span.set_attribute("messaging.message.id", envelope.id)
-            span.set_attribute("cloudevents.event_type", envelope.type)
-            if handler is None:
-                return
-            if await already_processed(session, self._sub.group, envelope):
-                log.info("duplicate delivery of %s %s skipped", envelope.type, envelope.id)
-                span.set_attribute("hub.duplicate", True)
-                return
-            await handler(session, envelope)
+    async def _apply(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
+        """Apply each envelope not seen before, recording it in the inbox in the same transaction."""
+        seen = await processed_ids(session, self._sub.group, [envelope.id for envelope in envelopes])
+        for envelope in envelopes:
+            parent = propagate.extract({"traceparent": envelope.traceparent} if envelope.traceparent else {})
+            with case_context(envelope.subject), tracer.start_as_current_span(
+                f"{self._sub.topic} process", context=parent, kind=SpanKind.CONSUMER
+            ) as span:
+                span.set_attribute("messaging.system", "kafka")
+                span.set_attribute("messaging.consumer.group.name", self._sub.group)
+                span.set_attribute("messaging.message.id", envelope.id)
+                span.set_attribute("cloudevents.event_type", envelope.type)
+                if envelope.id in seen:
+                    log.info("duplicate delivery of %s %s skipped", envelope.type, envelope.id)
+                    span.set_attribute("hub.duplicate", True)
+                    continue
+                seen.add(envelope.id)
+                record_processed(session, self._sub.group, envelope)
+                await self._sub.handlers[envelope.type](session, envelope)
 
     async def _apply_alone(self, record: ConsumerRecord, envelope: Envelope) -> None:
         retrying = AsyncRetrying(
@@ -125,7 +142,7 @@ class BatchConsumer:
             async for attempt in retrying:
                 with attempt:
                     async with self._sessions() as session, session.begin():
-                        await self._apply(session, envelope)
+                        await self._apply(session, [envelope])
         except Exception as exc:
             await self._dead_letter(record, exc, attempts=self._settings.consumer_retries)
 

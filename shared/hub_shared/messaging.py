@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from opentelemetry import propagate
 from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.envelope import Envelope, to_kafka, wrap
@@ -58,10 +58,12 @@ def stage(session: AsyncSession, event: Event, source: str) -> Envelope:
     return envelope
 
 
-async def already_processed(session: AsyncSession, consumer: str, envelope: Envelope) -> bool:
-    """Claim `envelope` for `consumer` in this transaction; True when an earlier delivery already did."""
-    if await session.get(InboxEntry, (consumer, envelope.id)) is not None:
-        return True
+async def processed_ids(session: AsyncSession, consumer: str, event_ids: list[str]) -> set[str]:
+    """Which of `event_ids` this consumer already applied (one query for a whole batch)."""
+    rows = await session.exec(select(InboxEntry.event_id).where(InboxEntry.consumer == consumer, col(InboxEntry.event_id).in_(event_ids)))
+    return set(rows.all())
+
+
+def record_processed(session: AsyncSession, consumer: str, envelope: Envelope) -> None:
+    """Claim `envelope` for `consumer` in this transaction; a concurrent claim fails the commit, never doubles the effect."""
     session.add(InboxEntry(consumer=consumer, event_id=envelope.id, event_type=envelope.type, processed_at=datetime.now(UTC)))
-    await session.flush()  # a second copy of the same event in one batch must see this claim
-    return False
