@@ -2,6 +2,8 @@
 
 import json
 import os
+import signal
+import socket
 import time
 from pathlib import Path
 
@@ -37,6 +39,11 @@ def up(
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
     bootstrap = external or f"127.0.0.1:{broker_port}"
+    busy = [port for port in [spec.port for spec in SERVICES] + ([] if external else [broker_port]) if _in_use(port)]
+    if busy:
+        console.print(f"[red]ports {busy} are in use: is another hub running? Stop it first (or free the ports).[/]")
+        raise typer.Exit(code=2)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the services too, like Ctrl-C
     broker = None
     stack = Stack(data_dir=data_dir, bootstrap=bootstrap)
     try:
@@ -62,16 +69,32 @@ def up(
             broker.wait(10)
 
 
-def _supervise(stack: Stack, broker) -> bool:
-    """Restart a service that dies; return True when the broker died (everything restarts)."""
+def _in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _supervise(stack: Stack, broker, max_restarts: int = 5) -> bool:
+    """Restart a service that dies (giving up after repeated deaths); return True when the broker died."""
     specs = {spec.name: spec for spec in SERVICES}
+    restarts = {name: 0 for name in specs}
     while True:
         time.sleep(1)
         if broker is not None and broker.poll() is not None:
             return True
         for name, process in list(stack.processes.items()):
             if process.poll() is not None:
-                console.print(f"[red]{name} exited with code {process.returncode}; restarting it[/]")
+                restarts[name] += 1
+                log = stack.data_dir / "logs" / f"{name}.log"
+                if restarts[name] > max_restarts:
+                    console.print(f"[red]{name} keeps exiting (code {process.returncode}); stopping the hub. See {log}[/]")
+                    raise typer.Exit(code=1)
+                console.print(f"[red]{name} exited with code {process.returncode}; restarting it ({restarts[name]}/{max_restarts}). See {log}[/]")
+                time.sleep(restarts[name])
                 stack.start_service(specs[name])
 
 

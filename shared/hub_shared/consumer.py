@@ -7,6 +7,8 @@ partition moves on. Offsets are committed only after the batch's effects are dur
 itself cannot be reached the batch is not acknowledged and comes back.
 """
 
+import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +20,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 
@@ -61,6 +65,7 @@ def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFacto
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title=f"{sub.group}:{sub.topic}",
+        parser=_tolerant_parser,
         decoder=_skip_decoding,
         **settings.consumer_timeouts(),
     )
@@ -73,6 +78,25 @@ def _event_type(record: ConsumerRecord) -> str | None:
         if name == "ce_type":
             return value.decode(errors="replace")
     return None
+
+
+async def _tolerant_parser(records: tuple[ConsumerRecord, ...], original: Callable) -> Any:
+    """FastStream decodes every header as UTF-8 before a handler runs; one bad or null header value
+    would fail the whole batch before it could be dead-lettered. Parse sanitised copies and keep the
+    original records for our own parsing and the DLQ."""
+    safe = tuple(
+        dataclasses.replace(record, headers=tuple((name, (value or b"").decode(errors="replace").encode()) for name, value in record.headers or ()))
+        for record in records
+    )
+    message = await original(safe)
+    message.raw_message = records
+    return message
+
+
+def is_transient(error: BaseException) -> bool:
+    """Failures of the infrastructure (database or network down, locked, timed out): retry later, never dead-letter."""
+    return isinstance(error, (OperationalError, InterfaceError, SATimeoutError, ConnectionError, TimeoutError, OSError)) or bool(
+        getattr(error, "connection_invalidated", False))
 
 
 async def _skip_decoding(_message: Any) -> None:
@@ -102,7 +126,9 @@ class BatchConsumer:
         try:
             async with self._sessions() as session, session.begin():
                 await self._apply(session, [envelope for _, envelope in parsed])
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                await self._back_off(exc)
             log.warning("batch of %d failed; retrying one by one", len(parsed), exc_info=True)
             for record, envelope in parsed:
                 await self._apply_alone(record, envelope)
@@ -144,11 +170,19 @@ class BatchConsumer:
                     async with self._sessions() as session, session.begin():
                         await self._apply(session, [envelope])
         except Exception as exc:
+            if is_transient(exc):
+                await self._back_off(exc)
             await self._dead_letter(record, exc, attempts=self._settings.consumer_retries)
+
+    async def _back_off(self, error: Exception) -> None:
+        """Leave the batch unacknowledged: it is fetched again once the infrastructure is back."""
+        log.warning("infrastructure failure, batch will be redelivered: %s", type(error).__name__)
+        await asyncio.sleep(1)
+        raise error
 
     async def _dead_letter(self, record: ConsumerRecord, error: Exception, attempts: int) -> None:
         log.error("message %s/%d@%d sent to %s: %s", record.topic, record.partition, record.offset, DLQ.name, error)
-        headers = {name: value.decode(errors="replace") for name, value in record.headers or ()}
+        headers = {name: (value or b"").decode(errors="replace") for name, value in record.headers or ()}
         headers.update({
             "hub_dlq_origin_topic": record.topic,
             "hub_dlq_origin_partition": str(record.partition),

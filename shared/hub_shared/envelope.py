@@ -69,8 +69,9 @@ def from_kafka(key: bytes | None, value: bytes | None, headers: dict[str, bytes]
     """Parse and validate one record; raise MalformedMessage with a reason a person can act on."""
     if value is None or len(value) > max_bytes:
         raise MalformedMessage(f"body missing or larger than {max_bytes} bytes")
+    attributes = {name: value for name, value in headers.items() if name.startswith("ce_") or name == "content-type"}
     try:
-        cloud_event = ce_kafka.from_binary(ce_kafka.KafkaMessage(headers=headers, key=key, value=value), _FORMAT)
+        cloud_event = ce_kafka.from_binary(ce_kafka.KafkaMessage(headers=attributes, key=key, value=value), _FORMAT)
     except Exception as exc:  # the library raises several types for bad attributes and bad JSON
         raise MalformedMessage(f"not a CloudEvents 1.0 binary-mode message: {exc}") from exc
     model = registry.model_for(cloud_event.get_type())
@@ -81,7 +82,7 @@ def from_kafka(key: bytes | None, value: bytes | None, headers: dict[str, bytes]
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
         raise MalformedMessage(f"{cloud_event.get_type()} body does not match its schema: {problems}") from exc
-    traceparent = headers.get(TRACEPARENT)
+    traceparent = headers.get(TRACEPARENT, b"").decode(errors="replace")
     return Envelope(
         id=cloud_event.get_id(),
         type=cloud_event.get_type(),
@@ -89,5 +90,5 @@ def from_kafka(key: bytes | None, value: bytes | None, headers: dict[str, bytes]
         subject=cloud_event.get_subject() or data.subject(),
         time=cloud_event.get_time() or datetime.now(UTC),
         data=data,
-        traceparent=traceparent.decode() if traceparent else None,
+        traceparent=traceparent or None,
     )

@@ -41,6 +41,10 @@ class OutboxRelay:
         """Tell the relay new rows were committed, so it need not wait for the next poll."""
         self._wake.set()
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
@@ -54,15 +58,15 @@ class OutboxRelay:
         while True:
             try:
                 published = await self.publish_pending()
+                if datetime.now(UTC) - last_purge > timedelta(hours=1):
+                    await self.purge_published()
+                    last_purge = datetime.now(UTC)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay failed; retrying after a pause")
                 published = 0
                 await asyncio.sleep(1)
-            if datetime.now(UTC) - last_purge > timedelta(hours=1):
-                await self.purge_published()
-                last_purge = datetime.now(UTC)
             if published < self._batch_size:
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
@@ -83,13 +87,36 @@ class OutboxRelay:
             )).all()
             if not rows:
                 return 0
-            pending = [await self._send(row) for row in rows]
-            await asyncio.gather(*pending)
-            await session.execute(
-                update(OutboxMessage).where(col(OutboxMessage.id).in_([row.id for row in rows]))
-                .values(published_at=datetime.now(UTC))
-            )
-            return len(rows)
+            sent = await self._send_in_order(rows)
+            if sent:
+                await session.execute(
+                    update(OutboxMessage).where(col(OutboxMessage.id).in_([row.id for row in sent]))
+                    .values(published_at=datetime.now(UTC))
+                )
+            return len(sent)
+
+    async def _send_in_order(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Send rows in id order; return the prefix the broker acknowledged. A row that fails stops
+        the batch there, so later rows (possibly of the same case) are not published before it."""
+        pending: list[tuple[OutboxMessage, asyncio.Future]] = []
+        failure: Exception | None = None
+        for row in rows:
+            try:
+                pending.append((row, await self._send(row)))
+            except Exception as exc:
+                failure = exc
+                break
+        results = await asyncio.gather(*(future for _, future in pending), return_exceptions=True)
+        sent = []
+        for (row, _), result in zip(pending, results):
+            if isinstance(result, BaseException):
+                failure = failure or result
+                break
+            sent.append(row)
+        if failure is not None:
+            log.error("outbox row %s to %s not published (%s: %s); it and later rows will be retried",
+                      rows[len(sent)].id, rows[len(sent)].topic, type(failure).__name__, failure)
+        return sent
 
     async def _send(self, row: OutboxMessage) -> asyncio.Future:
         parent = propagate.extract(row.headers)

@@ -129,7 +129,8 @@ class Runtime:
 
         @router.get("/health/ready")
         async def ready() -> JSONResponse:
-            checks = {"database": await _check(db.ping(self.engine)), "broker": await _check(self._ping_broker())}
+            checks = {"database": await _check(db.ping(self.engine)), "broker": await _check(self._ping_broker()),
+                      "outbox_relay": "ok" if self.relay.running else "failed: the relay task stopped"}
             ok = all(value == "ok" for value in checks.values())
             return JSONResponse(status_code=200 if ok else 503, content={"status": "ready" if ok else "not ready", "checks": checks})
 

@@ -15,7 +15,7 @@ def test_every_service_is_live_ready_and_documented(hub) -> None:
         base = hub.url(name)
         assert httpx.get(f"{base}/health/live").status_code == 200
         ready = httpx.get(f"{base}/health/ready").json()
-        assert ready["checks"] == {"database": "ok", "broker": "ok"}
+        assert ready["checks"] == {"database": "ok", "broker": "ok", "outbox_relay": "ok"}
         assert httpx.get(f"{base}/openapi.json").json()["openapi"].startswith("3.")
         asyncapi = httpx.get(f"{base}/asyncapi.json").json()
         assert asyncapi["asyncapi"].startswith("3.") and asyncapi["channels"] or name == "intake"

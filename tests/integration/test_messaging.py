@@ -181,3 +181,50 @@ async def test_consumer_applies_each_event_once_and_dead_letters_what_cannot_be_
     assert len(dead) == 2
     assert any("always fails" in e for e in errors) and any("CloudEvents" in e or "MalformedMessage" in e for e in errors)
     assert all(header(r, "hub_dlq_origin_topic") == CASES.name and header(r, "hub_dlq_origin_offset") for r in dead)
+
+
+async def test_bad_header_bytes_and_database_outages_lose_nothing(database_url, kafka_bootstrap, tmp_path) -> None:
+    """A header that is not UTF-8 must not sink its batch; a failing database must delay, not dead-letter."""
+    from sqlalchemy.exc import OperationalError
+
+    runtime = create_runtime(settings_for(database_url, kafka_bootstrap, tmp_path))
+    runtime.migrate()
+    group = f"contract-{uuid.uuid4().hex[:8]}"
+    outage = {"left": 3}
+    marker = uuid.uuid4().hex[:11]
+
+    async def effect(session, envelope) -> None:
+        if envelope.data.tracking_code != marker:
+            return
+        if outage["left"]:
+            outage["left"] -= 1
+            raise OperationalError("SELECT 1", {}, Exception("database is down"))
+        runtime.stage(session, DeadlineScheduled(case_id=envelope.data.case_id, tracking_code=marker, unit_id="u",
+                                                 due_at=datetime.now(UTC), scheduled_at=datetime.now(UTC)))
+
+    runtime.add_subscription(Subscription(topic=CASES.name, group=group, handlers={CaseRejected.event_type: effect}))
+    events = [rejected(marker) for _ in range(3)]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    await runtime.broker.start()
+    try:
+        for event in events:
+            key, value, headers = to_kafka(wrap(event, "/test"))
+            raw_headers = [(k, v.encode()) for k, v in headers.items()] + [("x-agency-note", b"\xff\xfe\x00bad")]
+            await producer.send_and_wait(CASES.name, value, key=key, headers=raw_headers)
+        wanted = {str(event.case_id) for event in events}
+        for _ in range(300):
+            async with runtime.sessions() as session:
+                rows = (await session.exec(select(OutboxMessage.key).where(OutboxMessage.topic == CASES.name))).all()
+            if wanted <= set(rows):
+                break
+            await asyncio.sleep(0.1)
+        dead = await read_topic(kafka_bootstrap, DLQ.name, lambda r: header(r, "hub_dlq_consumer_group") == group
+                                and r.key.decode() in wanted, 0, timeout=1)
+    finally:
+        await runtime.broker.stop()
+        await producer.stop()
+        await runtime.engine.dispose()
+    assert wanted <= set(rows), "every event was applied once the database came back"
+    assert sorted(rows).count(sorted(wanted)[0]) == 1
+    assert dead == [], "an outage is not a poison message"

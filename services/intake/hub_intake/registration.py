@@ -61,8 +61,6 @@ async def _store(runtime: Runtime, settings: IntakeSettings, submission: CaseSub
             case_number=case.case_number,
             kind=submission.kind,
             channel=channel,
-            subject_text=submission.subject,
-            description=submission.description,
             target=submission.target,
             confidential=submission.confidential,
             citizen_ref=ref,

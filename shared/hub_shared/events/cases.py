@@ -56,14 +56,13 @@ class _CaseEvent(Event):
 
 @registry.register
 class CaseRegistered(_CaseEvent):
-    """Intake accepted and stored a case. Carries no personal data: `citizen_ref` is a keyed pseudonym."""
+    """Intake accepted and stored a case. Carries no personal data: `citizen_ref` is a keyed pseudonym,
+    and the citizen's own words (subject, description), which often hold names and numbers, stay in intake."""
 
     event_type = "ir.hub.case.registered.v1"
     case_number: str
     kind: CaseKind
     channel: Channel
-    subject_text: str = Field(max_length=300)
-    description: str = Field(max_length=20_000)
     target: Target
     confidential: bool = False
     anonymous: bool = False
