@@ -41,6 +41,12 @@ def rejected(marker: str) -> CaseRejected:
                         reason_en="test", rejected_at=datetime.now(UTC))
 
 
+def stage_effect(runtime, session, event: CaseRejected) -> None:
+    """The observable effect of the test consumers: one outbox row keyed by the case."""
+    runtime.stage(session, DeadlineScheduled(case_id=event.case_id, tracking_code=event.tracking_code, unit_id="u",
+                                             due_at=datetime.now(UTC), scheduled_at=datetime.now(UTC)))
+
+
 async def read_topic(bootstrap: str, topic: str, want, expected: int, timeout: float = 20) -> list:
     """Every record of `topic` for which `want(record)` holds, once `expected` of them arrived."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
@@ -135,8 +141,7 @@ async def test_consumer_applies_each_event_once_and_dead_letters_what_cannot_be_
         event = envelope.data
         if event.tracking_code == poison.tracking_code:
             raise RuntimeError("this event always fails")
-        runtime.stage(session, DeadlineScheduled(case_id=event.case_id, tracking_code=event.tracking_code, unit_id="u",
-                                                 due_at=datetime.now(UTC), scheduled_at=datetime.now(UTC)))
+        stage_effect(runtime, session, event)
 
     runtime.add_subscription(Subscription(topic=CASES.name, group=group, handlers={CaseRejected.event_type: effect}))
     good = [rejected(marker) for _ in range(20)]
@@ -199,8 +204,7 @@ async def test_bad_header_bytes_and_database_outages_lose_nothing(database_url, 
         if outage["left"]:
             outage["left"] -= 1
             raise OperationalError("SELECT 1", {}, Exception("database is down"))
-        runtime.stage(session, DeadlineScheduled(case_id=envelope.data.case_id, tracking_code=marker, unit_id="u",
-                                                 due_at=datetime.now(UTC), scheduled_at=datetime.now(UTC)))
+        stage_effect(runtime, session, envelope.data)
 
     runtime.add_subscription(Subscription(topic=CASES.name, group=group, handlers={CaseRejected.event_type: effect}))
     events = [rejected(marker) for _ in range(3)]

@@ -11,7 +11,7 @@ from hub_intake.app import create_runtime
 from hub_intake.domain import is_well_formed_tracking_code, luhn_check_digit, new_tracking_code
 from hub_intake.models import Case, Complainant
 from hub_shared.messaging import OutboxMessage
-from hub_shared.settings import HubSettings
+from hub_shared.testing import sqlite_runtime
 
 VALID = {
     "kind": "complaint",
@@ -27,8 +27,7 @@ VALID = {
 
 @pytest.fixture
 async def intake(tmp_path):
-    runtime = create_runtime(HubSettings(service_name="intake", data_dir=tmp_path, database_url=""))
-    runtime.migrate()
+    runtime = sqlite_runtime(create_runtime, "intake", tmp_path)
     transport = httpx.ASGITransport(app=runtime.app())
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
         yield runtime, client

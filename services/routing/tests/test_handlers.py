@@ -1,0 +1,35 @@
+"""Routing's consumer through the in-memory broker on SQLite: registered -> routed or rejected, once."""
+
+import uuid
+from datetime import UTC, datetime
+
+from hub_routing.app import create_runtime
+from hub_shared.envelope import wrap
+from hub_shared.events import CaseRegistered, CaseRejected, CaseRouted, Target
+from hub_shared.testing import deliver, sqlite_runtime, staged
+
+
+def registered(agency: str = "labour", county: str | None = "rey") -> CaseRegistered:
+    return CaseRegistered(case_id=uuid.uuid4(), tracking_code="12345678903", case_number="1405-00000001", kind="complaint",
+                          channel="web", target=Target(agency=agency, province="tehran", county=county),
+                          registered_at=datetime(2026, 11, 24, 10, tzinfo=UTC))
+
+
+async def test_a_registered_case_is_routed_once_even_when_delivered_twice(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "routing", tmp_path)
+    envelope = wrap(registered(), "/hub/intake")
+    await deliver(runtime, envelope, envelope)
+    events = await staged(runtime)
+    assert [type(e.data) for e in events] == [CaseRouted]
+    routed = events[0].data
+    assert routed.unit_id == "labour/tehran/rey/performance-office" and routed.working_days == 30
+    assert routed.decision.rule == "nearest-level:county"
+    assert routed.deadline_jalali.startswith("1405/10/")
+
+
+async def test_a_case_without_a_responsible_unit_is_rejected_with_a_reason(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "routing", tmp_path)
+    await deliver(runtime, registered(agency="ministry-of-nowhere"))
+    [event] = await staged(runtime)
+    assert isinstance(event.data, CaseRejected) and event.data.reason_code == "unclear_target"
+    assert event.data.reason_fa and event.data.reason_en

@@ -1,0 +1,39 @@
+"""Fast handler tests: deliver events to a service through FastStream's in-memory Kafka broker.
+
+The real-broker tiers (tests/integration, tests/e2e) prove the same paths against tansu or Kafka.
+"""
+
+from pathlib import Path
+
+from faststream.kafka import TestKafkaBroker
+from sqlmodel import select
+
+from hub_shared.envelope import Envelope, to_kafka, wrap
+from hub_shared.events import Event
+from hub_shared.messaging import OutboxMessage
+from hub_shared.service import Runtime
+from hub_shared.settings import HubSettings
+
+
+def sqlite_runtime(create_runtime, service: str, data_dir: Path) -> Runtime:
+    runtime = create_runtime(HubSettings(service_name=service, data_dir=data_dir, database_url=""))
+    runtime.migrate()
+    return runtime
+
+
+async def deliver(runtime: Runtime, *items: Event | Envelope) -> None:
+    """Publish each event (or an exact envelope, to redeliver it) to the service's subscribers."""
+    async with TestKafkaBroker(runtime.broker) as broker:
+        for item in items:
+            envelope = item if isinstance(item, Envelope) else wrap(item, "/test")
+            key, value, headers = to_kafka(envelope)
+            await broker.publish(value, envelope.data.topic, key=key, headers=headers)
+
+
+async def staged(runtime: Runtime) -> list[Envelope]:
+    """The events the service put in its outbox, oldest first."""
+    from hub_shared.envelope import from_kafka
+
+    async with runtime.sessions() as session:
+        rows = (await session.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    return [from_kafka(row.key.encode(), row.value, {k: v.encode() for k, v in row.headers.items()}, 10**7) for row in rows]
