@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub_cli.dlq import replay_sync
 from hub_cli.stack import SERVICES, Stack, ensure_topics, start_broker
 from hub_shared.db import ensure_database
 from hub_shared.events import registry
@@ -113,6 +114,16 @@ def _print_table(stack: Stack, bootstrap: str) -> None:
 def topics(bootstrap: str = typer.Option("127.0.0.1:9092", envvar="KAFKA_BOOTSTRAP_SERVERS")) -> None:
     """Create the catalog's topics that are missing on a broker."""
     console.print(f"created: {ensure_topics(bootstrap) or 'none (all exist)'}")
+
+
+@app.command("dlq-replay")
+def dlq_replay(
+    bootstrap: str = typer.Option("127.0.0.1:9092", envvar="KAFKA_BOOTSTRAP_SERVERS"),
+    only_group: str = typer.Option("", help="replay only what this consumer group dead-lettered"),
+) -> None:
+    """Send dead letters back to their origin topics (after fixing what made them fail)."""
+    count = replay_sync(bootstrap, only_group=only_group or None, report=console.print)
+    console.print(f"{count} dead letters replayed")
 
 
 @app.command()
