@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from hub_cli.dlq import replay_sync
+from hub_shared.auth import NATIONAL, AuthSettings, Role, mint
+from hub_shared.reference import org_seed
 from hub_cli.stack import SERVICES, Stack, ensure_topics, start_broker
 from hub_shared.db import ensure_database
 from hub_shared.events import registry
@@ -114,6 +116,25 @@ def _print_table(stack: Stack, bootstrap: str) -> None:
 def topics(bootstrap: str = typer.Option("127.0.0.1:9092", envvar="KAFKA_BOOTSTRAP_SERVERS")) -> None:
     """Create the catalog's topics that are missing on a broker."""
     console.print(f"created: {ensure_topics(bootstrap) or 'none (all exist)'}")
+
+
+token_app = typer.Typer(help="Bearer tokens for staff and machine clients.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    subject: str = typer.Option(..., help="who: a staff user name or a client system's name"),
+    role: Role = typer.Option(..., help="what they are"),
+    unit: str = typer.Option(..., help="the organisation unit whose subtree they cover, or 'national'"),
+    minutes: int = typer.Option(0, help="lifetime; 0 uses HUB_AUTH_TOKEN_MINUTES"),
+) -> None:
+    """Mint a signed, expiring token with this deployment's HUB_AUTH_SIGNING_KEY and print it."""
+    units = {u.id for u in org_seed().units}
+    if unit != NATIONAL and unit not in units:
+        console.print(f"[red]unknown unit {unit!r}; use an id from the organisation tree or 'national'[/]")
+        raise typer.Exit(code=2)
+    print(mint(AuthSettings(), subject, role, unit, minutes=minutes or None))
 
 
 @app.command("dlq-replay")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
@@ -105,6 +105,7 @@ class Runtime:
         for router in self.routers:
             app.include_router(router)
         app.add_exception_handler(RequestValidationError, _validation_error)
+        app.add_exception_handler(HTTPException, _http_error)
         app.middleware("http")(self._limit_body_size)
         FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*")
         SQLAlchemyInstrumentor().instrument(engine=self.engine.sync_engine)
@@ -157,6 +158,14 @@ async def _check(probe: Any) -> str:
 def problem(code: str, message_fa: str, message_en: str, **extra: Any) -> dict:
     """The error body every endpoint returns: a machine code and a Persian and English reason."""
     return {"error": {"code": code, "message_fa": message_fa, "message_en": message_en, **extra}}
+
+
+async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    """Errors raised with a coded detail (e.g. by hub_shared.auth) keep the project's error body."""
+    if isinstance(exc.detail, dict) and "code" in exc.detail:
+        return JSONResponse(status_code=exc.status_code, content={"error": exc.detail}, headers=exc.headers)
+    return JSONResponse(status_code=exc.status_code, headers=exc.headers, content=problem(
+        "http_error", "درخواست قابل انجام نیست.", str(exc.detail)))
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,6 +8,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from hub_cli.stack import Stack
+from hub_shared.auth import AuthSettings, Role, mint
 
 
 def submission(**overrides) -> dict:
@@ -22,6 +23,11 @@ def submission(**overrides) -> dict:
         "target": {"agency": "labour", "province": "khorasan-razavi", "county": "mashhad"},
         **overrides,
     }
+
+
+def staff_headers(unit: str = "national") -> dict[str, str]:
+    """A national supervisor's token, signed with the key the test stack runs with (the development default)."""
+    return {"authorization": f"Bearer {mint(AuthSettings(), 'e2e-supervisor', Role.national_supervisor, unit)}"}
 
 
 def submit(hub: Stack, **overrides) -> dict:

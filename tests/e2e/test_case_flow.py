@@ -5,7 +5,7 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.helpers import files_text, log_lines, read_all, spans, submit, submission, wait_for_status
+from tests.e2e.helpers import staff_headers, files_text, log_lines, read_all, spans, submit, submission, wait_for_status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 
@@ -29,7 +29,7 @@ def test_a_case_is_registered_routed_scheduled_and_visible_by_tracking_code(hub)
     assert status["deadline_jalali"].startswith("14")
     assert [entry["event_type"] for entry in status["history"]] == [
         "ir.hub.case.registered.v1", "ir.hub.case.routed.v1", "ir.hub.case.deadline-scheduled.v1"]
-    timers = httpx.get(f"{hub.url('followup')}/api/v1/cases/{registration['case_id']}/timers").json()
+    timers = httpx.get(f"{hub.url('followup')}/api/v1/cases/{registration['case_id']}/timers", headers=staff_headers()).json()
     assert [(t["step"], t["status"]) for t in timers] == [("answer_deadline", "pending")]
     assert timers[0]["due_at"][:10] == status["deadline_at"][:10]
 

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from hub_cli.stack import SERVICES
-from tests.e2e.helpers import log_lines, read_all, submit, wait_for_status
+from tests.e2e.helpers import staff_headers, log_lines, read_all, submit, wait_for_status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 
@@ -92,7 +92,7 @@ def test_kill_9_and_full_redelivery_duplicate_no_effect(hub) -> None:
     routed = Counter(case_id for case_id, _ in routed_events)
     assert routed == Counter({case_id: 1 for case_id in ours}), "each case routed exactly once despite redelivery"
     for registration in first[:5] + second[:5]:
-        timers = httpx.get(f"{hub.url('followup')}/api/v1/cases/{registration['case_id']}/timers").json()
+        timers = httpx.get(f"{hub.url('followup')}/api/v1/cases/{registration['case_id']}/timers", headers=staff_headers()).json()
         assert len(timers) == 1
     skipped = [line for line in log_lines(hub) if "duplicate delivery" in line and '"service": "routing"' in line]
     assert len(skipped) >= len(first), "the rewound group really saw the events again"

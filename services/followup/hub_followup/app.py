@@ -4,6 +4,7 @@ from pathlib import Path
 
 from hub_followup.api import router
 from hub_followup.handlers import DeadlineKeeper
+from hub_shared.auth import AuthSettings
 from hub_shared.consumer import Subscription
 from hub_shared.events import CaseRouted, DeadlineScheduled
 from hub_shared.service import Runtime
@@ -17,5 +18,5 @@ def create_runtime(settings: HubSettings) -> Runtime:
     keeper = DeadlineKeeper(runtime)
     runtime.add_subscription(Subscription(topic=CASES.name, group="followup", handlers={CaseRouted.event_type: keeper.on_routed}))
     runtime.publisher(CASES.name, DeadlineScheduled)
-    runtime.routers.append(router(runtime))
+    runtime.routers.append(router(runtime, AuthSettings()))
     return runtime
