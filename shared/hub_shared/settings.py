@@ -47,6 +47,8 @@ class HubSettings(BaseSettings):
     max_request_bytes: int = Field(256_000, gt=0, description="Largest HTTP request body accepted")
     consumer_retries: int = Field(3, ge=1, le=20, description="Attempts before a message goes to the DLQ")
     consumer_batch_size: int = Field(200, ge=1, le=5000)
+    public_requests_per_minute: int = Field(30, ge=1, description="Per client IP, on each public endpoint")
+    lookup_misses_allowed: int = Field(10, ge=1, description="Unknown tracking codes one IP may try per 15 minutes")
     outbox_batch_size: int = Field(500, ge=1, le=10000)
     outbox_poll_seconds: float = Field(0.05, gt=0, le=10)
 

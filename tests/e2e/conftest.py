@@ -28,7 +28,9 @@ def hub(request, tmp_path_factory) -> Iterator[Stack]:
         broker = start_broker(port, data_dir / "logs" / "broker.log")
         bootstrap = f"127.0.0.1:{port}"
     ensure_topics(bootstrap)
-    stack = Stack(data_dir=data_dir, bootstrap=bootstrap, env={"HUB_KAFKA_PROFILE": "test"})
+    # the tests poll from one address far faster than a citizen would: lift the per-address limits
+    stack = Stack(data_dir=data_dir, bootstrap=bootstrap, env={
+        "HUB_KAFKA_PROFILE": "test", "HUB_PUBLIC_REQUESTS_PER_MINUTE": "1000000", "HUB_LOOKUP_MISSES_ALLOWED": "1000000"})
     for spec in SERVICES:
         extra = {"DATABASE_URL": database_urls[spec.name]} if database_urls else {}
         stack.start_service(spec, port=free_port(), extra_env=extra)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import col, select
@@ -10,7 +10,8 @@ from sqlmodel import col, select
 from hub_reporting.models import CaseHistoryEntry, CaseStatus
 from hub_shared.jalali import to_jalali
 from hub_shared.service import Runtime, problem
-from hub_shared.text import normalize_digits
+from hub_shared.ratelimit import RateLimiter, TooManyRequests, client_ip, enforce
+from hub_shared.tracking import parse_tracking_code
 
 
 class HistoryItem(BaseModel):
@@ -34,13 +35,28 @@ class StatusView(BaseModel):
 
 def router(runtime: Runtime) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["status"])
+    requests = RateLimiter(capacity=runtime.settings.public_requests_per_minute, per_minute=runtime.settings.public_requests_per_minute)
+    misses = RateLimiter(capacity=runtime.settings.lookup_misses_allowed, per_minute=runtime.settings.lookup_misses_allowed / 15)
 
-    @api.get("/status/{tracking_code}", response_model=StatusView, responses={404: {"description": "No case has this tracking code"}})
-    async def case_status(tracking_code: str) -> StatusView | JSONResponse:
-        code = normalize_digits(tracking_code)
+    @api.get("/status/{tracking_code}", response_model=StatusView, responses={
+        404: {"description": "No case has this tracking code"},
+        422: {"description": "The tracking code is mistyped (its check digit does not match)"},
+        429: {"description": "Too many requests, or too many unknown codes tried from this address"}})
+    async def case_status(tracking_code: str, request: Request) -> StatusView | JSONResponse:
+        ip = client_ip(request)
+        enforce(requests, ip)
+        if misses.exhausted(ip):
+            raise TooManyRequests(misses.retry_after(ip))
+        code = parse_tracking_code(tracking_code)
+        if code is None:
+            misses.allow(ip)
+            return JSONResponse(status_code=422, content=problem(
+                "mistyped_tracking_code", "کد رهگیری نادرست وارد شده است؛ ۱۱ رقم آن را دوباره بررسی کنید.",
+                "The tracking code is mistyped; check its 11 digits."))
         async with runtime.sessions() as session:
             status = await session.get(CaseStatus, code)
             if status is None:
+                misses.allow(ip)
                 return JSONResponse(status_code=404, content=problem(
                     "unknown_tracking_code", "پرونده‌ای با این کد رهگیری یافت نشد.", "No case has this tracking code."))
             history = (await session.exec(select(CaseHistoryEntry).where(CaseHistoryEntry.case_id == status.case_id)

@@ -1,0 +1,71 @@
+"""Abuse control for public endpoints: token buckets per key (client IP, citizen pseudonym), in memory.
+
+Limits hold per service process; behind several replicas the effective limit is the sum, which the
+deployment sizes accordingly (or enforces again at the ingress).
+"""
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """`capacity` requests at once, refilled at `per_minute` a minute, remembered for at most `max_keys` keys."""
+
+    def __init__(self, capacity: int, per_minute: float, max_keys: int = 100_000, clock=time.monotonic) -> None:
+        self._capacity = capacity
+        self._rate = per_minute / 60
+        self._max_keys = max_keys
+        self._clock = clock
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def allow(self, key: str) -> bool:
+        return self.take(key, 1)
+
+    def take(self, key: str, cost: float) -> bool:
+        now = self._clock()
+        bucket = self._buckets.pop(key, None) or _Bucket(tokens=self._capacity, updated=now)
+        bucket.tokens = min(self._capacity, bucket.tokens + (now - bucket.updated) * self._rate)
+        bucket.updated = now
+        allowed = bucket.tokens >= cost
+        if allowed:
+            bucket.tokens -= cost
+        self._buckets[key] = bucket
+        if len(self._buckets) > self._max_keys:
+            self._buckets.popitem(last=False)
+        return allowed
+
+    def exhausted(self, key: str) -> bool:
+        """No token left for `key` right now (nothing is consumed)."""
+        return not self.take(key, 0) or self._buckets[key].tokens < 1
+
+    def retry_after(self, key: str) -> int:
+        bucket = self._buckets.get(key)
+        missing = 1 - (bucket.tokens if bucket else self._capacity)
+        return max(1, int(missing / self._rate + 0.999)) if self._rate else 3600
+
+
+class TooManyRequests(HTTPException):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(status_code=429, headers={"Retry-After": str(retry_after)}, detail={
+            "code": "too_many_requests",
+            "message_fa": f"تعداد درخواست‌ها بیش از حد مجاز است؛ {retry_after} ثانیه دیگر دوباره تلاش کنید.",
+            "message_en": f"Too many requests; try again in {retry_after} seconds.",
+        })
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def enforce(limiter: RateLimiter, key: str) -> None:
+    if not limiter.allow(key):
+        raise TooManyRequests(limiter.retry_after(key))
