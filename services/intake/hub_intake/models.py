@@ -1,12 +1,16 @@
-"""Intake's own tables. Personal data lives only here (encryption at rest is a later step)."""
+"""Intake's own tables. Personal data lives only here, encrypted (hub_shared.vault)."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Integer
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from hub_shared.messaging import InboxEntry, OutboxMessage  # noqa: F401  (intake owns these tables too)
+from hub_shared.vault import PersonalDataVault
+
+PERSONAL_FIELDS = ("full_name", "national_id", "phone", "address")
 
 
 class Case(SQLModel, table=True):
@@ -29,13 +33,30 @@ class Case(SQLModel, table=True):
 
 
 class Complainant(SQLModel, table=True):
-    """Who filed the case. Never leaves intake; the bus carries only `citizen_ref`."""
+    """Who filed the case, as ciphertexts. Never leaves intake; the bus carries only `citizen_ref`."""
 
     __tablename__ = "intake_complainant"
 
     case_id: UUID = Field(primary_key=True)
-    full_name: str = Field(max_length=200)
-    national_id: str = Field(max_length=10)
-    phone: str = Field(max_length=20)
-    address: str = Field(max_length=500)
+    full_name_ciphertext: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+    national_id_ciphertext: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+    phone_ciphertext: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+    address_ciphertext: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+    national_id_hash: str = Field(max_length=64, index=True)
     citizen_ref: str = Field(max_length=64, index=True)
+
+
+def ciphertext_column(field: str) -> str:
+    return f"{field}_ciphertext"
+
+
+def seal_personal_data(vault: PersonalDataVault, case_id: UUID, personal: Mapping[str, str]) -> dict[str, bytes]:
+    """Each personal field encrypted for its ciphertext column, bound to that column and the case."""
+    return {ciphertext_column(field): vault.encrypt(personal[field], column=ciphertext_column(field), case_id=case_id)
+            for field in PERSONAL_FIELDS}
+
+
+def open_personal_data(vault: PersonalDataVault, case_id: UUID, sealed: Mapping[str, bytes]) -> dict[str, str]:
+    """The plain personal fields of one complainant row (`sealed` maps ciphertext columns to values)."""
+    return {field: vault.decrypt(sealed[ciphertext_column(field)], column=ciphertext_column(field), case_id=case_id)
+            for field in PERSONAL_FIELDS}

@@ -1,15 +1,16 @@
-"""Registering a case: one transaction stores it, its complainant and the `case registered` fact."""
+"""Registering a case: one transaction stores it, its encrypted complainant and the `case registered` fact."""
 
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from sqlalchemy.exc import IntegrityError
 
-from hub_intake.domain import CaseSubmission, check, citizen_ref, new_tracking_code
-from hub_intake.models import Case, Complainant
+from hub_intake.domain import CaseSubmission, check, citizen_ref
+from hub_intake.models import Case, Complainant, seal_personal_data
 from hub_intake.settings import IntakeSettings
 from hub_shared.events import CaseRegistered, Channel
 from hub_shared.jalali import jalali_year
+from hub_shared.tracking import new_tracking_code
 from hub_shared.reference import org_seed
 from hub_shared.service import Runtime
 
@@ -47,14 +48,7 @@ async def _store(runtime: Runtime, settings: IntakeSettings, submission: CaseSub
         session.add(case)
         await session.flush()
         case.case_number = f"{jalali_year(now)}-{case.seq:08d}"
-        session.add(Complainant(
-            case_id=case.case_id,
-            full_name=submission.full_name,
-            national_id=submission.national_id,
-            phone=submission.phone,
-            address=submission.address,
-            citizen_ref=ref,
-        ))
+        session.add(_complainant(settings, case.case_id, submission, ref))
         runtime.stage(session, CaseRegistered(
             case_id=case.case_id,
             tracking_code=case.tracking_code,
@@ -67,3 +61,13 @@ async def _store(runtime: Runtime, settings: IntakeSettings, submission: CaseSub
             registered_at=now,
         ))
     return case
+
+
+def _complainant(settings: IntakeSettings, case_id: UUID, submission: CaseSubmission, ref: str) -> Complainant:
+    vault = settings.personal_data_vault
+    return Complainant(
+        case_id=case_id,
+        **seal_personal_data(vault, case_id, submission.model_dump()),
+        national_id_hash=vault.lookup_hash(submission.national_id),
+        citizen_ref=ref,
+    )
