@@ -26,6 +26,7 @@ from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub_shared import db
 from hub_shared.consumer import Subscription, subscribe
@@ -105,7 +106,7 @@ class Runtime:
         for router in self.routers:
             app.include_router(router)
         app.add_exception_handler(RequestValidationError, _validation_error)
-        app.add_exception_handler(HTTPException, _http_error)
+        app.add_exception_handler(StarletteHTTPException, _http_error)  # also the 400/404/405 Starlette raises
         app.middleware("http")(self._limit_body_size)
         FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*")
         SQLAlchemyInstrumentor().instrument(engine=self.engine.sync_engine)
@@ -128,7 +129,7 @@ class Runtime:
         async def live() -> dict:
             return {"status": "live", "service": self.settings.service_name}
 
-        @router.get("/health/ready")
+        @router.get("/health/ready", responses={503: {"description": "Not ready; the body names the failed check"}})
         async def ready() -> JSONResponse:
             checks = {"database": await _check(db.ping(self.engine)), "broker": await _check(self._ping_broker()),
                       "outbox_relay": "ok" if self.relay.running else "failed: the relay task stopped"}

@@ -19,7 +19,7 @@ def normalize_digits(value: str) -> str:
 
 def is_valid_national_id(value: str) -> bool:
     """The checksum of the 10-digit Iranian national ID (کد ملی)."""
-    if not re.fullmatch(r"\d{10}", value) or len(set(value)) == 1:
+    if not re.fullmatch(r"[0-9]{10}", value) or len(set(value)) == 1:
         return False
     remainder = sum(int(digit) * (10 - position) for position, digit in enumerate(value[:9])) % 11
     check = int(value[9])

@@ -22,6 +22,6 @@ def luhn_check_digit(digits: str) -> int:
 def parse_tracking_code(text: str) -> str | None:
     """The code in ASCII digits when `text` is a well-formed tracking code (Persian digits accepted), else None."""
     code = normalize_digits(text)
-    if re.fullmatch(r"\d{11}", code) and luhn_check_digit(code[:-1]) == int(code[-1]):
+    if re.fullmatch(r"[0-9]{11}", code) and luhn_check_digit(code[:-1]) == int(code[-1]):
         return code
     return None

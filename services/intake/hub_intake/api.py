@@ -35,7 +35,8 @@ def router(runtime: Runtime, settings: IntakeSettings) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["cases"])
 
     @api.post("/cases", status_code=201, response_model=Registration,
-              responses={422: {"description": "The submission breaks a registration rule; the body says which"}})
+              responses={400: {"description": "The body cannot be parsed (not UTF-8, or nested too deeply)"},
+                         422: {"description": "The submission breaks a registration rule; the body says which"}})
     async def submit_case(submission: CaseSubmission) -> Registration | JSONResponse:
         try:
             case = await register(runtime, settings, submission)

@@ -3,7 +3,7 @@
 import hashlib
 import hmac
 import re
-import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -41,7 +41,10 @@ class CaseSubmission(BaseModel):
     @field_validator("full_name", "address", "subject", "description")
     @classmethod
     def _persian_text(cls, value: str) -> str:
-        return normalize_text(value)
+        text = normalize_text(value)
+        if any(unicodedata.category(char) in ("Cc", "Cs") for char in text):  # NUL, escapes: PostgreSQL refuses NUL
+            raise ValueError("control characters are not allowed")
+        return text
 
     @field_validator("national_id", "phone")
     @classmethod
@@ -49,12 +52,12 @@ class CaseSubmission(BaseModel):
         return normalize_digits(value)
 
 
-_PHONE = re.compile(r"0\d{10}")
+_PHONE = re.compile(r"0[0-9]{10}")  # ASCII only: \d also matches e.g. Devanagari digits
 
 
 def check(submission: CaseSubmission, org: OrgSeed) -> None:
     """Raise Rejection for the first rule the submission breaks."""
-    if not is_valid_national_id(submission.national_id):
+    if not submission.national_id.isascii() or not is_valid_national_id(submission.national_id):
         raise Rejection("invalid_national_id", "کد ملی معتبر نیست؛ ده رقم کد ملی را بررسی کنید.",
                         "The national ID is not valid; check its ten digits.", "national_id")
     if not _PHONE.fullmatch(submission.phone):
@@ -69,24 +72,6 @@ def check(submission: CaseSubmission, org: OrgSeed) -> None:
     if target.county is not None and org.counties.get(target.county, ("",))[0] != target.province:
         raise Rejection("unknown_county", "شهرستان در استان انتخاب‌شده یافت نشد.",
                         f"County {target.county!r} is not in province {target.province!r}.", "target.county")
-
-
-def new_tracking_code() -> str:
-    """Ten random digits and a Luhn check digit: unguessable, and typos are caught before any lookup."""
-    body = "".join(secrets.choice("0123456789") for _ in range(10))
-    return body + str(luhn_check_digit(body))
-
-
-def luhn_check_digit(digits: str) -> int:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return (10 - total % 10) % 10
-
-
-def is_well_formed_tracking_code(code: str) -> bool:
-    return bool(re.fullmatch(r"\d{11}", code)) and luhn_check_digit(code[:-1]) == int(code[-1])
 
 
 def citizen_ref(national_id: str, key: bytes) -> str:

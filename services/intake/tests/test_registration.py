@@ -1,17 +1,23 @@
 """Intake's HTTP edge on a real SQLite database, without a broker: registration writes the case,
-the complainant and the outbox row in one transaction; bad input stores nothing."""
+the encrypted complainant and the outbox row in one transaction; bad input stores nothing."""
 
+import base64
 import json
+import os
+from contextlib import asynccontextmanager
+from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlmodel import func, select
 
 from hub_intake.app import create_runtime
-from hub_intake.domain import is_well_formed_tracking_code, luhn_check_digit, new_tracking_code
-from hub_intake.models import Case, Complainant
+from hub_intake.models import Case, Complainant, open_personal_data
+from hub_intake.settings import IntakeSettings
 from hub_shared.messaging import OutboxMessage
 from hub_shared.testing import sqlite_runtime
+from hub_shared.tracking import luhn_check_digit, new_tracking_code, parse_tracking_code
 
 VALID = {
     "kind": "complaint",
@@ -25,13 +31,36 @@ VALID = {
 }
 
 
-@pytest.fixture
-async def intake(tmp_path):
-    runtime = sqlite_runtime(create_runtime, "intake", tmp_path)
+STORED = {"full_name": "علی رضایی", "national_id": "2914177763", "phone": "09121234567",
+          "address": "اصفهان، خیابان چهارباغ، کوچه ۵"}
+
+
+@asynccontextmanager
+async def running_intake(data_dir):
+    runtime = sqlite_runtime(create_runtime, "intake", data_dir)
     transport = httpx.ASGITransport(app=runtime.app())
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
         yield runtime, client
     await runtime.engine.dispose()
+
+
+@pytest.fixture
+async def intake(tmp_path):
+    async with running_intake(tmp_path) as started:
+        yield started
+
+
+async def stored_complainant(runtime, case_id: str) -> Complainant:
+    async with runtime.sessions() as session:
+        return (await session.exec(select(Complainant).where(Complainant.case_id == UUID(case_id)))).one()
+
+
+def revealed(complainant: Complainant, settings: IntakeSettings) -> dict[str, str]:
+    return open_personal_data(settings.personal_data_vault, complainant.case_id, complainant.model_dump())
+
+
+def data_keys(*key_ids: str) -> str:
+    return ",".join(f"{key_id}:{base64.b64encode(os.urandom(32)).decode()}" for key_id in key_ids)
 
 
 async def count(runtime, model) -> int:
@@ -44,19 +73,47 @@ async def test_registration_answers_with_codes_and_stages_one_event(intake) -> N
     response = await client.post("/api/v1/cases", json=VALID)
     assert response.status_code == 201, response.text
     body = response.json()
-    assert is_well_formed_tracking_code(body["tracking_code"])
+    assert parse_tracking_code(body["tracking_code"])
     assert body["case_number"].startswith("14")
     assert body["tracking_code"] in body["message_fa"] and body["follow_up_phone"]
+    complainant = await stored_complainant(runtime, body["case_id"])
+    assert revealed(complainant, IntakeSettings()) == STORED, "normalised on the way in, intact on the way out"
     async with runtime.sessions() as session:
-        complainant = (await session.exec(select(Complainant))).one()
         outbox = (await session.exec(select(OutboxMessage))).one()
-    assert complainant.national_id == "2914177763" and complainant.phone == "09121234567"
-    assert complainant.full_name == "علی رضایی"
     assert outbox.topic == "hub.cases.v1" and outbox.headers["ce_type"] == "ir.hub.case.registered.v1"
     payload = outbox.value.decode()
     for secret in ("2914177763", "09121234567", "رضایی", "چهارباغ"):
         assert secret not in payload, "personal data must not go on the bus"
     assert json.loads(payload)["citizen_ref"]
+
+
+async def test_the_stored_row_holds_no_personal_value_in_the_clear(intake) -> None:
+    runtime, client = intake
+    assert (await client.post("/api/v1/cases", json=VALID)).status_code == 201
+    async with runtime.sessions() as session:
+        row = (await session.execute(text("SELECT * FROM intake_complainant"))).mappings().one()
+    raw = b"\n".join(value if isinstance(value, bytes) else str(value).encode() for value in row.values())
+    for value in [*STORED.values(), VALID["full_name"], VALID["national_id"], "چهارباغ", "رضایی"]:
+        assert value.encode() not in raw, f"{value} is stored in the clear"
+    assert set(row) >= {"full_name_ciphertext", "national_id_ciphertext", "phone_ciphertext", "address_ciphertext"}
+    assert not set(row) & {"full_name", "national_id", "phone", "address"}
+    assert row["national_id_hash"] == IntakeSettings().personal_data_vault.lookup_hash("2914177763")
+
+
+async def test_after_key_rotation_old_cases_still_read_and_the_same_citizen_is_recognised(tmp_path, monkeypatch) -> None:
+    old_key = data_keys("2025-01")
+    monkeypatch.setenv("HUB_INTAKE_DATA_KEYS", old_key)
+    async with running_intake(tmp_path) as (runtime, client):
+        before = (await client.post("/api/v1/cases", json=VALID)).json()
+    monkeypatch.setenv("HUB_INTAKE_DATA_KEYS", f"{data_keys('2026-01')},{old_key}")
+    async with running_intake(tmp_path) as (runtime, client):
+        after = (await client.post("/api/v1/cases", json=VALID)).json()
+        old_row = await stored_complainant(runtime, before["case_id"])
+        new_row = await stored_complainant(runtime, after["case_id"])
+    settings = IntakeSettings()
+    assert revealed(old_row, settings) == revealed(new_row, settings) == STORED
+    assert old_row.full_name_ciphertext.startswith(b"2025-01:") and new_row.full_name_ciphertext.startswith(b"2026-01:")
+    assert old_row.national_id_hash == new_row.national_id_hash, "duplicate detection must not depend on the data key"
 
 
 @pytest.mark.parametrize("change,code,status", [
@@ -89,7 +146,7 @@ async def test_invalid_json_and_oversized_bodies_are_refused(intake) -> None:
 
 def test_tracking_codes_carry_a_check_digit_that_catches_typos() -> None:
     code = new_tracking_code()
-    assert is_well_formed_tracking_code(code)
+    assert parse_tracking_code(code) == code
     typo = code[:3] + str((int(code[3]) + 1) % 10) + code[4:]
-    assert not is_well_formed_tracking_code(typo)
+    assert parse_tracking_code(typo) is None
     assert luhn_check_digit("7992739871") == 3
