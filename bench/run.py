@@ -146,7 +146,8 @@ def main() -> None:
     broker = start_broker(port, data_dir / "logs" / "broker.log")
     bootstrap = f"127.0.0.1:{port}"
     stack = Stack(data_dir=data_dir, bootstrap=bootstrap, env={"HUB_KAFKA_PROFILE": "test", "HUB_LOG_LEVEL": "WARNING",
-                                                                "HUB_PUBLIC_REQUESTS_PER_MINUTE": "100000000"})
+                                                                "HUB_PUBLIC_REQUESTS_PER_MINUTE": "100000000",
+                                                                "HUB_INTAKE_SUBMISSIONS_PER_CITIZEN_PER_DAY": "100000000"})
     try:
         raw = asyncio.run(raw_broker_rate(bootstrap, args.raw_messages))
         print(f"raw broker rate      {raw:10.0f} msg/s   ({args.raw_messages} x 300 B, FastStream publish -> batch consume)")

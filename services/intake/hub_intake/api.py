@@ -1,19 +1,19 @@
 """Intake's HTTP entry point: citizens file cases."""
 
+import logging
 from datetime import datetime
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-
-import logging
 
 from hub_intake.domain import CaseSubmission, Rejection
 from hub_intake.registration import register
 from hub_intake.settings import IntakeSettings
 from hub_shared.jalali import to_jalali, to_jalali_words
 from hub_shared.logs import case_context
+from hub_shared.ratelimit import RateLimiter, client_ip, enforce
 from hub_shared.service import Runtime, problem
 
 
@@ -33,11 +33,16 @@ class Registration(BaseModel):
 
 def router(runtime: Runtime, settings: IntakeSettings) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["cases"])
+    per_address = RateLimiter(capacity=runtime.settings.public_requests_per_minute, per_minute=runtime.settings.public_requests_per_minute)
+    per_citizen = RateLimiter(capacity=settings.submissions_per_citizen_per_day, per_minute=settings.submissions_per_citizen_per_day / 1440)
 
     @api.post("/cases", status_code=201, response_model=Registration,
               responses={400: {"description": "The body cannot be parsed (not UTF-8, or nested too deeply)"},
-                         422: {"description": "The submission breaks a registration rule; the body says which"}})
-    async def submit_case(submission: CaseSubmission) -> Registration | JSONResponse:
+                         422: {"description": "The submission breaks a registration rule; the body says which"},
+                         429: {"description": "Too many submissions from this address or for this national ID"}})
+    async def submit_case(submission: CaseSubmission, request: Request) -> Registration | JSONResponse:
+        enforce(per_address, client_ip(request))
+        enforce(per_citizen, settings.personal_data_vault.lookup_hash(submission.national_id))
         try:
             case = await register(runtime, settings, submission)
         except Rejection as rejection:

@@ -24,6 +24,7 @@ class IntakeSettings(BaseSettings):
                     "newest first; the default is a published development key, unsafe in production",
     )
     follow_up_phone: str = Field("111", description="Phone number citizens call to follow a case up")
+    submissions_per_citizen_per_day: int = Field(20, ge=1, description="Cases one national ID may file a day (abuse control)")
 
     @field_validator("data_keys")
     @classmethod

@@ -150,3 +150,31 @@ def test_tracking_codes_carry_a_check_digit_that_catches_typos() -> None:
     typo = code[:3] + str((int(code[3]) + 1) % 10) + code[4:]
     assert parse_tracking_code(typo) is None
     assert luhn_check_digit("7992739871") == 3
+
+
+async def test_one_citizen_cannot_flood_the_hub(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HUB_INTAKE_SUBMISSIONS_PER_CITIZEN_PER_DAY", "2")
+    runtime = sqlite_runtime(create_runtime, "intake", tmp_path)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.app()), base_url="http://intake") as client:
+        answers = [(await client.post("/api/v1/cases", json=VALID)).status_code for _ in range(3)]
+        other = await client.post("/api/v1/cases", json={**VALID, "national_id": "3170669079"})
+        refused = await client.post("/api/v1/cases", json=VALID)
+    assert answers == [201, 201, 429] and other.status_code == 201
+    assert refused.json()["error"]["code"] == "too_many_requests" and refused.headers["Retry-After"]
+    assert await count(runtime, Case) == 3
+
+
+INJECTIONS = ["'; DROP TABLE intake_case; --", "<script>alert('x')</script>", "\" OR 1=1 --", "{{7*7}} ${7*7}"]
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+async def test_injection_attempts_in_text_fields_are_stored_as_plain_text(intake, payload) -> None:
+    runtime, client = intake
+    response = await client.post("/api/v1/cases", json={**VALID, "full_name": f"علی {payload}", "address": f"تهران {payload}",
+                                                          "subject": f"موضوع {payload}", "description": f"شرح کامل ماجرا {payload}"})
+    assert response.status_code == 201
+    assert payload not in response.text, "nothing the citizen typed is echoed back unescaped"
+    async with runtime.sessions() as session:
+        case = (await session.exec(select(Case))).one()
+    assert case.subject_text == f"موضوع {payload}" and case.description == f"شرح کامل ماجرا {payload}"
+    assert await count(runtime, Case) == 1, "the tables are intact"
