@@ -2,7 +2,6 @@
 
 import asyncio
 import time
-import uuid
 from collections import Counter
 
 import httpx
