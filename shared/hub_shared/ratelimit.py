@@ -27,6 +27,11 @@ class RateLimiter:
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
+    @classmethod
+    def allowing(cls, count: int, minutes: float) -> "RateLimiter":
+        """`count` requests per `minutes` for each key, all of them usable at once."""
+        return cls(capacity=count, per_minute=count / minutes)
+
     def allow(self, key: str) -> bool:
         return self.take(key, 1)
 

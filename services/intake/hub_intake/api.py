@@ -33,8 +33,8 @@ class Registration(BaseModel):
 
 def router(runtime: Runtime, settings: IntakeSettings) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["cases"])
-    per_address = RateLimiter(capacity=runtime.settings.public_requests_per_minute, per_minute=runtime.settings.public_requests_per_minute)
-    per_citizen = RateLimiter(capacity=settings.submissions_per_citizen_per_day, per_minute=settings.submissions_per_citizen_per_day / 1440)
+    per_address = RateLimiter.allowing(runtime.settings.public_requests_per_minute, minutes=1)
+    per_citizen = RateLimiter.allowing(settings.submissions_per_citizen_per_day, minutes=24 * 60)
 
     @api.post("/cases", status_code=201, response_model=Registration,
               responses={400: {"description": "The body cannot be parsed (not UTF-8, or nested too deeply)"},

@@ -1,7 +1,5 @@
 """Registration rules: what a submission must carry, and the identifiers a case is given."""
 
-import hashlib
-import hmac
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -74,6 +72,7 @@ def check(submission: CaseSubmission, org: OrgSeed) -> None:
                         f"County {target.county!r} is not in province {target.province!r}.", "target.county")
 
 
-def citizen_ref(national_id: str, key: bytes) -> str:
-    """A keyed pseudonym of the national ID: stable for duplicate detection, meaningless without the key."""
-    return hmac.new(key, national_id.encode(), hashlib.sha256).hexdigest()[:32]
+def citizen_ref(national_id_hash: str) -> str:
+    """The pseudonym the bus carries: a prefix of the national ID's keyed hash (hub_shared.vault),
+    stable for duplicate detection, meaningless without the key."""
+    return national_id_hash[:32]

@@ -29,7 +29,7 @@ async def register(runtime: Runtime, settings: IntakeSettings, submission: CaseS
 
 async def _store(runtime: Runtime, settings: IntakeSettings, submission: CaseSubmission, channel: Channel) -> Case:
     now = datetime.now(UTC)
-    ref = citizen_ref(submission.national_id, settings.pseudonym_key.get_secret_value().encode())
+    national_id_hash = settings.personal_data_vault.lookup_hash(submission.national_id)
     async with runtime.sessions() as session, session.begin():
         case = Case(
             case_id=uuid4(),
@@ -48,7 +48,7 @@ async def _store(runtime: Runtime, settings: IntakeSettings, submission: CaseSub
         session.add(case)
         await session.flush()
         case.case_number = f"{jalali_year(now)}-{case.seq:08d}"
-        session.add(_complainant(settings, case.case_id, submission, ref))
+        session.add(_complainant(settings, case.case_id, submission, national_id_hash))
         runtime.stage(session, CaseRegistered(
             case_id=case.case_id,
             tracking_code=case.tracking_code,
@@ -57,17 +57,16 @@ async def _store(runtime: Runtime, settings: IntakeSettings, submission: CaseSub
             channel=channel,
             target=submission.target,
             confidential=submission.confidential,
-            citizen_ref=ref,
+            citizen_ref=citizen_ref(national_id_hash),
             registered_at=now,
         ))
     return case
 
 
-def _complainant(settings: IntakeSettings, case_id: UUID, submission: CaseSubmission, ref: str) -> Complainant:
-    vault = settings.personal_data_vault
+def _complainant(settings: IntakeSettings, case_id: UUID, submission: CaseSubmission, national_id_hash: str) -> Complainant:
     return Complainant(
         case_id=case_id,
-        **seal_personal_data(vault, case_id, submission.model_dump()),
-        national_id_hash=vault.lookup_hash(submission.national_id),
-        citizen_ref=ref,
+        **seal_personal_data(settings.personal_data_vault, case_id, submission.model_dump()),
+        national_id_hash=national_id_hash,
+        citizen_ref=citizen_ref(national_id_hash),
     )

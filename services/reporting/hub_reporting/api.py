@@ -35,8 +35,8 @@ class StatusView(BaseModel):
 
 def router(runtime: Runtime) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["status"])
-    requests = RateLimiter(capacity=runtime.settings.public_requests_per_minute, per_minute=runtime.settings.public_requests_per_minute)
-    misses = RateLimiter(capacity=runtime.settings.lookup_misses_allowed, per_minute=runtime.settings.lookup_misses_allowed / 15)
+    requests = RateLimiter.allowing(runtime.settings.public_requests_per_minute, minutes=1)
+    misses = RateLimiter.allowing(runtime.settings.lookup_misses_allowed, minutes=15)
 
     @api.get("/status/{tracking_code}", response_model=StatusView, responses={
         404: {"description": "No case has this tracking code"},
