@@ -6,6 +6,8 @@ One suite, run for each database backend: the same assertions prove both adapter
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -39,6 +41,27 @@ def settings_for(url: str, bootstrap: str, tmp_path) -> HubSettings:
 def rejected(marker: str) -> CaseRejected:
     return CaseRejected(case_id=uuid.uuid4(), tracking_code=marker, reason_code="test", reason_fa="آزمون",
                         reason_en="test", rejected_at=datetime.now(UTC))
+
+
+@asynccontextmanager
+async def consuming(runtime, effect) -> AsyncIterator[tuple[str, AIOKafkaProducer]]:
+    """`runtime` consuming `case rejected` with `effect` in a fresh group, and a producer to feed it."""
+    group = f"contract-{uuid.uuid4().hex[:8]}"
+    runtime.add_subscription(Subscription(topic=CASES.name, group=group, handlers={CaseRejected.event_type: effect}))
+    producer = AIOKafkaProducer(bootstrap_servers=runtime.settings.kafka_bootstrap_servers)
+    await producer.start()
+    await runtime.broker.start()
+    try:
+        yield group, producer
+    finally:
+        await runtime.broker.stop()
+        await producer.stop()
+        await runtime.engine.dispose()
+
+
+async def send(producer: AIOKafkaProducer, envelope, extra_headers: list[tuple[str, bytes]] = ()) -> None:
+    key, value, headers = to_kafka(envelope)
+    await producer.send_and_wait(CASES.name, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()] + list(extra_headers))
 
 
 def stage_effect(runtime, session, event: CaseRejected) -> None:
@@ -129,11 +152,8 @@ async def test_a_row_that_commits_late_is_still_published(postgres_database, kaf
 
 
 async def test_consumer_applies_each_event_once_and_dead_letters_what_cannot_be_processed(database_url, kafka_bootstrap, tmp_path) -> None:
-    settings = settings_for(database_url, kafka_bootstrap, tmp_path)
-    runtime = create_runtime(settings)
+    runtime = create_runtime(settings_for(database_url, kafka_bootstrap, tmp_path))
     runtime.migrate()
-    group = f"contract-{uuid.uuid4().hex[:8]}"
-
     marker = uuid.uuid4().hex[:11]
     poison = rejected(f"poison-{marker}")
 
@@ -143,21 +163,15 @@ async def test_consumer_applies_each_event_once_and_dead_letters_what_cannot_be_
             raise RuntimeError("this event always fails")
         stage_effect(runtime, session, event)
 
-    runtime.add_subscription(Subscription(topic=CASES.name, group=group, handlers={CaseRejected.event_type: effect}))
     good = [rejected(marker) for _ in range(20)]
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    await runtime.broker.start()
-    try:
+    async with consuming(runtime, effect) as (group, producer):
         envelopes = [wrap(event, "/test") for event in good]
         for envelope in [*envelopes, wrap(poison, "/test"), *envelopes[:5]]:  # the last five are redeliveries
-            key, value, headers = to_kafka(envelope)
-            await producer.send_and_wait(CASES.name, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+            await send(producer, envelope)
         await producer.send_and_wait(CASES.name, b"\x00garbage", key=str(good[0].case_id).encode(),
                                      headers=[("ce_type", CaseRejected.event_type.encode())])
         after = rejected(marker)
-        key, value, headers = to_kafka(wrap(after, "/test"))
-        await producer.send_and_wait(CASES.name, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+        await send(producer, wrap(after, "/test"))
         wanted = {event.case_id for event in [*good, after]}
 
         async def effects() -> dict:
@@ -177,10 +191,6 @@ async def test_consumer_applies_each_event_once_and_dead_letters_what_cannot_be_
         counts = await effects()
         ours = {str(poison.case_id).encode(), str(good[0].case_id).encode()}
         dead = await read_topic(kafka_bootstrap, DLQ.name, lambda r: header(r, "hub_dlq_consumer_group") == group and r.key in ours, 2)
-    finally:
-        await runtime.broker.stop()
-        await producer.stop()
-        await runtime.engine.dispose()
     assert counts == {case_id: 1 for case_id in wanted}, "each event has exactly one effect, redeliveries included"
     errors = sorted(header(r, "hub_dlq_error") for r in dead)
     assert len(dead) == 2
@@ -194,7 +204,6 @@ async def test_bad_header_bytes_and_database_outages_lose_nothing(database_url, 
 
     runtime = create_runtime(settings_for(database_url, kafka_bootstrap, tmp_path))
     runtime.migrate()
-    group = f"contract-{uuid.uuid4().hex[:8]}"
     outage = {"left": 3}
     marker = uuid.uuid4().hex[:11]
 
@@ -206,16 +215,10 @@ async def test_bad_header_bytes_and_database_outages_lose_nothing(database_url, 
             raise OperationalError("SELECT 1", {}, Exception("database is down"))
         stage_effect(runtime, session, envelope.data)
 
-    runtime.add_subscription(Subscription(topic=CASES.name, group=group, handlers={CaseRejected.event_type: effect}))
     events = [rejected(marker) for _ in range(3)]
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    await runtime.broker.start()
-    try:
+    async with consuming(runtime, effect) as (group, producer):
         for event in events:
-            key, value, headers = to_kafka(wrap(event, "/test"))
-            raw_headers = [(k, v.encode()) for k, v in headers.items()] + [("x-agency-note", b"\xff\xfe\x00bad")]
-            await producer.send_and_wait(CASES.name, value, key=key, headers=raw_headers)
+            await send(producer, wrap(event, "/test"), [("x-agency-note", b"\xff\xfe\x00bad")])
         wanted = {str(event.case_id) for event in events}
         for _ in range(300):
             async with runtime.sessions() as session:
@@ -225,10 +228,6 @@ async def test_bad_header_bytes_and_database_outages_lose_nothing(database_url, 
             await asyncio.sleep(0.1)
         dead = await read_topic(kafka_bootstrap, DLQ.name, lambda r: header(r, "hub_dlq_consumer_group") == group
                                 and r.key.decode() in wanted, 0, timeout=1)
-    finally:
-        await runtime.broker.stop()
-        await producer.stop()
-        await runtime.engine.dispose()
     assert wanted <= set(rows), "every event was applied once the database came back"
     assert sorted(rows).count(sorted(wanted)[0]) == 1
     assert dead == [], "an outage is not a poison message"
