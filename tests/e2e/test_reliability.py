@@ -71,8 +71,11 @@ def rewind_group(bootstrap: str, group: str, topic: str) -> None:
 def test_kill_9_and_full_redelivery_duplicate_no_effect(hub) -> None:
     spec = next(s for s in SERVICES if s.name == "routing")
     first = [submit(hub) for _ in range(20)]
+    for registration in first:  # these are certainly routed before the kill, so the rewind must find them done
+        wait_for_status(hub, registration["tracking_code"], "referred", history=2)
+    in_flight = [submit(hub) for _ in range(10)]
     hub.kill("routing")  # SIGKILL while it may be mid-batch: no shutdown hook, no offset commit
-    second = [submit(hub) for _ in range(20)]
+    second = in_flight + [submit(hub) for _ in range(10)]
     time.sleep(7)  # the dead member's session (6 s in the test profile) expires
     rewind_group(hub.bootstrap, "routing", "hub.cases.v1")
     hub.start_service(spec)  # same port, same database
