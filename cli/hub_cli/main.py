@@ -8,13 +8,15 @@ import time
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from hub_cli.dlq import replay_sync
-from hub_shared.auth import NATIONAL, AuthSettings, Role, mint
-from hub_shared.reference import org_seed
-from hub_cli.stack import SERVICES, Stack, ensure_topics, start_broker
+from hub_cli.trace import trace
+from hub_shared.auth import AuthSettings, Role, Scope, mint
+from hub_cli.stack import SERVICES, SIMULATORS, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled, start_broker
+from hub_cli.users import User, UserRegistry
 from hub_shared.db import ensure_database
 from hub_shared.events import registry
 
@@ -37,12 +39,13 @@ def up(
     database_url_template: str = typer.Option("", envvar="HUB_DATABASE_URL_TEMPLATE",
                                               help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/hub_{service}; empty: SQLite"),
 ) -> None:
-    """Start the broker and the five services; stop them all with Ctrl-C."""
+    """Start the broker, the five services and the remote simulators (HUB_SIMULATORS=off: none); stop them all with Ctrl-C."""
     data_dir = data_dir.resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
     bootstrap = external or f"127.0.0.1:{broker_port}"
-    busy = [port for port in [spec.port for spec in SERVICES] + ([] if external else [broker_port]) if _in_use(port)]
+    simulators = SIMULATORS if simulators_enabled() else {}
+    busy = [port for port in [spec.port for spec in (*SERVICES, *simulators.values())] + ([] if external else [broker_port]) if _in_use(port)]
     if busy:
         console.print(f"[red]ports {busy} are in use: is another hub running? Stop it first (or free the ports).[/]")
         raise typer.Exit(code=2)
@@ -55,8 +58,12 @@ def up(
                 broker = start_broker(broker_port, data_dir / "logs" / "broker.log")
             created = ensure_topics(bootstrap)
             console.print(f"broker {bootstrap} ({'external' if external else 'embedded tansu'}); topics created: {created or 'none needed'}")
+            links = gateway_links({remote: f"http://127.0.0.1:{spec.port}" for remote, spec in simulators.items()})
             for spec in SERVICES:
-                stack.start_service(spec, extra_env=service_env(spec.name, database_url_template))
+                stack.start_service(spec, extra_env=service_env(spec.name, database_url_template) | (links if spec.name == "samad-gateway" else {}))
+            gateway = next(spec for spec in SERVICES if spec.name == "samad-gateway")
+            for remote, spec in simulators.items():
+                stack.start_service(spec, extra_env=simulator_env(remote, f"http://127.0.0.1:{gateway.port}"))
             stack.wait_ready(timeout=120)
             _print_table(stack, bootstrap)
             if not _supervise(stack, broker):
@@ -83,7 +90,7 @@ def _interrupt(_signum, _frame) -> None:
 
 def _supervise(stack: Stack, broker, max_restarts: int = 5) -> bool:
     """Restart a service that dies (giving up after repeated deaths); return True when the broker died."""
-    specs = {spec.name: spec for spec in SERVICES}
+    specs = {spec.name: spec for spec in (*SERVICES, *SIMULATORS.values())}
     restarts = {name: 0 for name in specs}
     while True:
         time.sleep(1)
@@ -105,7 +112,9 @@ def _print_table(stack: Stack, bootstrap: str) -> None:
     table = Table(title="people-hub is up (Ctrl-C stops everything)")
     for column in ("service", "url", "openapi", "asyncapi", "log"):
         table.add_column(column)
-    for spec in SERVICES:
+    for spec in (*SERVICES, *SIMULATORS.values()):
+        if spec.name not in stack.ports:
+            continue
         url = stack.url(spec.name)
         table.add_row(spec.name, url, f"{url}/docs", f"{url}/asyncapi.json", str(stack.data_dir / "logs" / f"{spec.name}.log"))
     console.print(table)
@@ -120,21 +129,77 @@ def topics(bootstrap: str = typer.Option("127.0.0.1:9092", envvar="KAFKA_BOOTSTR
 
 token_app = typer.Typer(help="Bearer tokens for staff and machine clients.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+user_app = typer.Typer(help="The deployment's staff users and machine clients.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+USERS_FILE = typer.Option(Path("var/users.json"), "--users-file", envvar="HUB_USERS_FILE", help="the registry of users")
+
+
+def _user(subject: str, role: Role, unit: str, scopes: list[Scope]) -> User:
+    try:
+        return User(subject=subject, role=role, unit=unit, scopes=scopes)
+    except ValidationError as invalid:
+        for error in invalid.errors():
+            console.print(f"[red]{error['msg'].removeprefix('Value error, ')}[/]")
+        raise typer.Exit(code=2) from None
+
+
+@user_app.command("add")
+def user_add(
+    subject: str = typer.Argument(..., help="a staff user name or a client system's name"),
+    role: Role = typer.Option(..., help="what they are"),
+    unit: str = typer.Option(..., help="the organisation unit whose subtree they cover, or 'national'"),
+    scope: list[Scope] = typer.Option([], help="grant only these (repeatable); default: everything the role may do"),
+    users_file: Path = USERS_FILE,
+) -> None:
+    """Register a user or machine client."""
+    try:
+        UserRegistry(users_file).add(_user(subject, role, unit, scope))
+    except ValueError as refused:
+        console.print(f"[red]{refused}[/]")
+        raise typer.Exit(code=2) from None
+    console.print(f"{subject}: {role.value} over {unit}")
+
+
+@user_app.command("list")
+def user_list(users_file: Path = USERS_FILE) -> None:
+    """Show the registered users and what they may do."""
+    table = Table("subject", "role", "unit", "scopes")
+    for user in UserRegistry(users_file).all():
+        table.add_row(user.subject, user.role.value, user.unit, " ".join(s.value for s in user.scopes) or "(all of the role's)")
+    console.print(table)
+
+
+@user_app.command("remove")
+def user_remove(subject: str = typer.Argument(...), users_file: Path = USERS_FILE) -> None:
+    """Remove a user: no new tokens for them (tokens already minted expire within HUB_AUTH_TOKEN_MINUTES)."""
+    if not UserRegistry(users_file).remove(subject):
+        console.print(f"[red]no user {subject!r}[/]")
+        raise typer.Exit(code=2)
+    console.print(f"{subject} removed")
 
 
 @token_app.command("create")
 def token_create(
-    subject: str = typer.Option(..., help="who: a staff user name or a client system's name"),
-    role: Role = typer.Option(..., help="what they are"),
-    unit: str = typer.Option(..., help="the organisation unit whose subtree they cover, or 'national'"),
+    user: str = typer.Option("", help="mint for this registered user (see `hub user add`)"),
+    subject: str = typer.Option("", help="or ad hoc: who (a staff user name or a client system's name)"),
+    role: Role | None = typer.Option(None, help="ad hoc: what they are"),
+    unit: str = typer.Option("", help="ad hoc: the organisation unit whose subtree they cover, or 'national'"),
+    scope: list[Scope] = typer.Option([], help="ad hoc: grant only these (repeatable); default: all of the role's"),
     minutes: int = typer.Option(0, help="lifetime; 0 uses HUB_AUTH_TOKEN_MINUTES"),
+    users_file: Path = USERS_FILE,
 ) -> None:
     """Mint a signed, expiring token with this deployment's HUB_AUTH_SIGNING_KEY and print it."""
-    units = {u.id for u in org_seed().units}
-    if unit != NATIONAL and unit not in units:
-        console.print(f"[red]unknown unit {unit!r}; use an id from the organisation tree or 'national'[/]")
+    if user:
+        found = UserRegistry(users_file).get(user)
+        if found is None:
+            console.print(f"[red]no user {user!r} in {users_file}; add it with `hub user add`[/]")
+            raise typer.Exit(code=2)
+    elif subject and role is not None and unit:
+        found = _user(subject, role, unit, scope)
+    else:
+        console.print("[red]give --user NAME, or --subject, --role and --unit[/]")
         raise typer.Exit(code=2)
-    print(mint(AuthSettings(), subject, role, unit, minutes=minutes or None))
+    print(mint(AuthSettings(), found.subject, found.role, found.unit, minutes=minutes or None, scopes=found.scopes or None))
 
 
 @app.command("dlq-replay")
@@ -155,6 +220,8 @@ def schemas(out: Path = typer.Option(Path("docs/schemas"), help="Folder to write
         (out / f"{event_type}.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         console.print(f"{event_type} -> {out / (event_type + '.json')}")
 
+
+app.command("trace")(trace)
 
 if __name__ == "__main__":
     app()

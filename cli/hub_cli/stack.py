@@ -1,4 +1,5 @@
-"""Starting the hub as processes: the embedded broker and the five services.
+"""Starting the hub as processes: the embedded broker, the five services and (unless
+`HUB_SIMULATORS=off`) the SAMAD and inspection-organization simulators the gateway talks to.
 
 Used by `hub up`, by the end-to-end tests and by the benchmark, so all three run the same thing.
 """
@@ -34,6 +35,25 @@ SERVICES = (
     ServiceSpec("reporting", "hub_reporting", 8004),
     ServiceSpec("samad-gateway", "hub_gateway", 8005),
 )
+# Stand-ins for the remotes, keyed by the remote each plays (hub_gateway.simulator).
+SIMULATORS = {
+    "samad": ServiceSpec("samad-simulator", "hub_gateway.simulator", 8011),
+    "inspection_org": ServiceSpec("inspection-simulator", "hub_gateway.simulator", 8012),
+}
+
+
+def simulators_enabled() -> bool:
+    return os.environ.get("HUB_SIMULATORS", "on").strip().lower() not in {"off", "0", "false", "no"}
+
+
+def simulator_env(remote: str, gateway_url: str) -> dict[str, str]:
+    return {"HUB_SIMULATOR_REMOTE": remote, "HUB_SIMULATOR_GATEWAY_URL": gateway_url}
+
+
+def gateway_links(simulator_urls: dict[str, str]) -> dict[str, str]:
+    """The gateway's remote URLs pointing at the simulators, except where the environment names a real remote."""
+    links = {f"HUB_GATEWAY_{remote.upper()}_URL": url for remote, url in simulator_urls.items()}
+    return {name: url for name, url in links.items() if not os.environ.get(name)}
 
 
 def free_port() -> int:

@@ -11,8 +11,9 @@ A service supplies its name, its migrations, its subscriptions and its HTTP rout
 
 import asyncio
 import logging
+import re
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub_shared import db
+from hub_shared.auth import AuthSettings
 from hub_shared.consumer import Subscription, subscribe
 from hub_shared.events import Event
 from hub_shared.logs import setup_logging
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     """The wiring of one service process: settings, database, broker, relay."""
 
-    def __init__(self, settings: HubSettings, migrations: Path, description: str = "") -> None:
+    def __init__(self, settings: HubSettings, migrations: Path, description: str = "", secret_settings: Sequence = ()) -> None:
         self.settings = settings
         self.migrations = migrations
         self.description = description
@@ -69,6 +71,11 @@ class Runtime:
             poll_seconds=settings.outbox_poll_seconds,
         )
         self.routers: list[APIRouter] = []
+        self.background: list[Callable[[], Awaitable[None]]] = []  # long-running jobs, cancelled at shutdown
+        self.untraced_paths: list[str] = ["health/.*"]  # regexes; e.g. anonymous endpoints leave no span
+        self.body_limits: list[tuple[str, int]] = []  # (path regex, bytes): endpoints allowed more than max_request_bytes
+        self.auth = AuthSettings()
+        settings.refuse_development_secrets(self.auth, *secret_settings)
 
     def add_subscription(self, sub: Subscription) -> None:
         sub.after_commit = self.relay.notify
@@ -92,10 +99,14 @@ class Runtime:
         await asyncio.to_thread(self.migrate)
         await self.broker.start()
         self.relay.start()
+        jobs = [asyncio.create_task(job(), name=getattr(job, "__name__", "background")) for job in self.background]
         log.info("%s ready on %s:%d", self.settings.service_name, self.settings.http_host, self.settings.http_port)
         try:
             yield
         finally:
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
             await self.relay.stop()
             await self.broker.stop()
             await self.engine.dispose()
@@ -108,18 +119,18 @@ class Runtime:
         app.add_exception_handler(RequestValidationError, _validation_error)
         app.add_exception_handler(StarletteHTTPException, _http_error)  # also the 400/404/405 Starlette raises
         app.middleware("http")(self._limit_body_size)
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*")
+        app.openapi = _declaring_unparseable_bodies(app)
+        FastAPIInstrumentor.instrument_app(app, excluded_urls=",".join(self.untraced_paths))
         SQLAlchemyInstrumentor().instrument(engine=self.engine.sync_engine)
         return app
 
     async def _limit_body_size(self, request: Request, call_next: Callable) -> Any:
+        limit = next((size for pattern, size in self.body_limits if re.fullmatch(pattern, request.url.path)),
+                     self.settings.max_request_bytes)
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.settings.max_request_bytes):
+        if length is not None and (not length.isdigit() or int(length) > limit):
             return JSONResponse(status_code=413, content=problem(
-                "request_too_large",
-                f"درخواست بزرگ‌تر از {self.settings.max_request_bytes} بایت است.",
-                f"The request body is larger than {self.settings.max_request_bytes} bytes.",
-            ))
+                "request_too_large", f"درخواست بزرگ‌تر از {limit} بایت است.", f"The request body is larger than {limit} bytes."))
         return await call_next(request)
 
     def _health_router(self) -> APIRouter:
@@ -154,6 +165,26 @@ async def _check(probe: Any) -> str:
         return "ok"
     except Exception as exc:
         return f"failed: {type(exc).__name__}: {exc}"
+
+
+UNPARSEABLE_BODY: dict[int | str, dict] = {400: {"description": "The body cannot be parsed (not UTF-8, or nested too deeply)"}}
+
+
+def _declaring_unparseable_bodies(app: FastAPI) -> Callable[[], dict]:
+    """`app.openapi`, with the 400 every operation that takes a body can answer declared where a route did not."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        operation.setdefault("responses", {}).setdefault("400", {"description": UNPARSEABLE_BODY[400]["description"]})
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
 
 
 def problem(code: str, message_fa: str, message_en: str, **extra: Any) -> dict:

@@ -18,10 +18,18 @@ class KafkaProfile(str, Enum):
     test = "test"
 
 
+class Environment(str, Enum):
+    """`production` refuses to start with the published development keys."""
+
+    development = "development"
+    production = "production"
+
+
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore", populate_by_name=True)
 
     service_name: str = Field("hub", description="Name used in traces, logs and consumer groups")
+    environment: Environment = Field(Environment.development, description="production refuses development keys")
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "HUB_KAFKA_BOOTSTRAP_SERVERS"),
@@ -69,6 +77,13 @@ class HubSettings(BaseSettings):
     @property
     def trace_file(self) -> Path:
         return self.data_dir / "traces" / f"{self.service_name}.jsonl"
+
+    def refuse_development_secrets(self, *secret_settings) -> None:
+        """In production, stop with the names of secrets still at their development values (never the values)."""
+        unsafe = [name for settings in secret_settings for name in settings.development_secrets()]
+        if self.environment is Environment.production and unsafe:
+            raise SystemExit(f"{self.service_name}: HUB_ENVIRONMENT=production but {', '.join(unsafe)} "
+                             "still hold the published development values; set them from the deployment's secrets")
 
     def consumer_timeouts(self) -> dict[str, int]:
         if self.kafka_profile is KafkaProfile.test:

@@ -3,16 +3,19 @@
 The real-broker tiers (tests/integration, tests/e2e) prove the same paths against tansu or Kafka.
 """
 
+import random
 from pathlib import Path
 
 from faststream.kafka import TestKafkaBroker
 from sqlmodel import select
 
+from hub_shared.auth import AuthSettings, Role, Scope, mint
 from hub_shared.envelope import Envelope, to_kafka, wrap
 from hub_shared.events import Event
 from hub_shared.messaging import OutboxMessage
 from hub_shared.service import Runtime
 from hub_shared.settings import HubSettings
+from hub_shared.text import is_valid_national_id, national_id_check_digit
 
 
 def sqlite_runtime(create_runtime, service: str, data_dir: Path) -> Runtime:
@@ -37,3 +40,18 @@ async def staged(runtime: Runtime) -> list[Envelope]:
     async with runtime.sessions() as session:
         rows = (await session.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all()
     return [from_kafka(row.key.encode(), row.value, {k: v.encode() for k, v in row.headers.items()}, 10**7) for row in rows]
+
+
+def bearer(role: Role, unit: str = "national", subject: str = "tester", scopes: list[Scope] | None = None) -> dict[str, str]:
+    """An Authorization header signed with the key the process runs with (the development default in tests)."""
+    return {"authorization": f"Bearer {mint(AuthSettings(), subject, role, unit, scopes=scopes)}"}
+
+
+def random_national_id() -> str:
+    """A valid national ID (checksum and all) that is nobody's in particular: tests and benchmarks file
+    cases for many citizens, since one citizen's repeated matter is linked, not registered again."""
+    while True:
+        body = f"{random.randrange(10**9):09d}"
+        national_id = body + str(national_id_check_digit(body))
+        if is_valid_national_id(national_id):  # not ten of one digit
+            return national_id

@@ -21,6 +21,10 @@ def is_valid_national_id(value: str) -> bool:
     """The checksum of the 10-digit Iranian national ID (کد ملی)."""
     if not re.fullmatch(r"[0-9]{10}", value) or len(set(value)) == 1:
         return False
-    remainder = sum(int(digit) * (10 - position) for position, digit in enumerate(value[:9])) % 11
-    check = int(value[9])
-    return check == remainder if remainder < 2 else check == 11 - remainder
+    return int(value[9]) == national_id_check_digit(value[:9])
+
+
+def national_id_check_digit(first_nine: str) -> int:
+    """The tenth digit of a national ID whose first nine digits are `first_nine`."""
+    remainder = sum(int(digit) * (10 - position) for position, digit in enumerate(first_nine)) % 11
+    return remainder if remainder < 2 else 11 - remainder

@@ -4,14 +4,33 @@ import jwt
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from hub_shared.auth import AUDIENCE, ALGORITHM, ISSUER, AuthSettings, NotAuthenticated, Principal, Role, mint, verify
+from hub_shared.auth import (ALGORITHM, AUDIENCE, ISSUER, ROLE_SCOPES, STAFF, AuthSettings, NotAuthenticated, Principal, Role,
+                             Scope, mint, verify)
 
 SETTINGS = AuthSettings(signing_key=SecretStr("a-test-signing-key-that-is-long-enough-0123"))
 
 
 def test_a_minted_token_names_who_what_and_where() -> None:
     principal = verify(SETTINGS, mint(SETTINGS, "maryam", Role.expert, "labour/tehran"))
-    assert principal == Principal(subject="maryam", role=Role.expert, unit="labour/tehran")
+    assert principal == Principal(subject="maryam", role=Role.expert, unit="labour/tehran", scopes=ROLE_SCOPES[Role.expert])
+
+
+def test_a_token_may_grant_fewer_scopes_than_its_role_but_never_more() -> None:
+    narrowed = verify(SETTINGS, mint(SETTINGS, "samad-link", Role.gateway, "national", scopes=[Scope.status_read]))
+    assert narrowed.scopes == {Scope.status_read}
+    with pytest.raises(ValueError, match="cannot hold"):
+        mint(SETTINGS, "centre", Role.presidential_centre, "national", scopes=[Scope.personal_data_read])
+    with pytest.raises(NotAuthenticated):  # a token signed with the right key but claiming more than its role
+        verify(SETTINGS, forge(role="unit_responder", scope="cases:read personal-data:read"))
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_no_machine_client_reads_personal_data_and_only_cleared_roles_see_confidential_cases(role: Role) -> None:
+    scopes = ROLE_SCOPES[role]
+    if role not in STAFF:
+        assert not scopes & {Scope.personal_data_read, Scope.cases_read, Scope.cases_confidential, Scope.audit_read}
+    cleared = {Role.office_manager, Role.inspector, Role.provincial_supervisor, Role.national_supervisor}
+    assert (Scope.cases_confidential in scopes) == (role in cleared)
 
 
 @pytest.mark.parametrize("unit,target,covered", [
@@ -28,7 +47,7 @@ def test_a_principal_covers_its_unit_and_everything_below(unit: str, target: str
 
 def forge(**overrides) -> str:
     now = datetime.now(UTC)
-    claims = {"sub": "s", "role": "expert", "unit": "labour", "aud": AUDIENCE, "iss": ISSUER, "iat": now,
+    claims = {"sub": "s", "role": "expert", "unit": "labour", "scope": "cases:read", "aud": AUDIENCE, "iss": ISSUER, "iat": now,
               "exp": now + timedelta(minutes=5), **overrides}
     key = claims.pop("key", SETTINGS.signing_key.get_secret_value())
     return jwt.encode(claims, key, algorithm=claims.pop("alg", ALGORITHM))

@@ -26,3 +26,14 @@ def test_test_profile_joins_fast_and_production_stays_kafka_safe() -> None:
 def test_bad_settings_are_refused_with_the_setting_named(field: str, value) -> None:
     with pytest.raises(ValidationError, match=field):
         HubSettings(**{field: value})
+
+
+def test_production_refuses_the_published_development_keys_and_names_them_without_their_values() -> None:
+    from hub_shared.auth import DEVELOPMENT_KEY, AuthSettings
+
+    production = HubSettings(service_name="routing", environment="production")
+    with pytest.raises(SystemExit) as stop:
+        production.refuse_development_secrets(AuthSettings())
+    assert "HUB_AUTH_SIGNING_KEY" in str(stop.value) and DEVELOPMENT_KEY not in str(stop.value)
+    production.refuse_development_secrets(AuthSettings(signing_key="a-deployment-key-from-the-secret-store-0123"))
+    HubSettings(service_name="routing").refuse_development_secrets(AuthSettings())  # development accepts them

@@ -1,15 +1,18 @@
-"""Static checks of the deployment files against the topic catalog (no Docker, no cluster)."""
+"""Static checks of the deployment files against the topic catalog and the settings (no Docker, no cluster).
+
+The Kubernetes checks run on what `kubectl apply -k` would send for base, dev and prod (see manifests.py).
+"""
 
 import re
+from importlib import import_module
 from pathlib import Path
 
 import pytest
-import yaml
 
+from hub_shared.settings import HubSettings, KafkaProfile
 from hub_shared.topics import ALL_TOPICS
+from tests.deploy.manifests import K8S, ROOT, RENDERINGS, by_name, load_yaml, of_kind, pod_spec, render
 
-ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "deploy" / "k8s"
 CATALOG = {t.name: t.partitions for t in ALL_TOPICS}
 SERVICES = {  # compose service / k8s suffix -> (import package, port)
     "intake": ("hub_intake", 8001),
@@ -18,29 +21,12 @@ SERVICES = {  # compose service / k8s suffix -> (import package, port)
     "reporting": ("hub_reporting", 8004),
     "samad-gateway": ("hub_gateway", 8005),
 }
-
-
-def _docs(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as fh:
-        return [d for d in yaml.safe_load_all(fh) if d]
-
-
-def _k8s_docs(under: Path) -> list[tuple[Path, dict]]:
-    return [(p, d) for p in sorted(under.rglob("*.y*ml")) for d in _docs(p)]
-
-
-def _kind(docs: list[tuple[Path, dict]], kind: str) -> list[dict]:
-    return [d for _, d in docs if d.get("kind") == kind]
+TOPIC_REPLICATION = {"base": (3, 2), "dev": (1, 1), "prod": (3, 2)}  # (replicas, min.insync.replicas)
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return _docs(ROOT / "docker-compose.yml")[0]
-
-
-@pytest.fixture(scope="module")
-def base() -> list[tuple[Path, dict]]:
-    return _k8s_docs(K8S / "base")
+    return load_yaml(ROOT / "docker-compose.yml")[0]
 
 
 def test_compose_runs_every_service_with_a_healthcheck(compose):
@@ -52,6 +38,13 @@ def test_compose_runs_every_service_with_a_healthcheck(compose):
         assert str(svc["environment"]["HUB_HTTP_PORT"]) == str(port)
         assert svc["environment"]["HUB_SERVICE_NAME"] == name
         assert svc["depends_on"]["topic-init"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_runs_the_production_kafka_profile(compose):
+    for name in SERVICES:
+        env = compose["services"][name]["environment"]
+        assert env["HUB_KAFKA_PROFILE"] == "production", name
+        assert str(env["HUB_KAFKA_IDEMPOTENT_PRODUCER"]).lower() == "true", name
 
 
 def test_compose_topic_init_creates_the_catalog(compose):
@@ -71,49 +64,88 @@ def test_dockerfile(name):
     assert re.search(r"^USER\s+(?!root|0\b)\S+", text, re.M)
 
 
-def test_every_k8s_yaml_parses_and_base_lists_its_files():
-    docs = _k8s_docs(K8S)
-    assert docs
-    kustomization = _docs(K8S / "base" / "kustomization.yaml")[0]
+def test_base_lists_all_its_files():
+    kustomization = load_yaml(K8S / "base" / "kustomization.yaml")[0]
     files = {p.name for p in (K8S / "base").glob("*.yaml")} - {"kustomization.yaml"}
     assert set(kustomization["resources"]) == files
 
 
-def test_kafka_topics_match_the_catalog(base):
-    topics = _kind(base, "KafkaTopic")
-    names = [t["spec"].get("topicName", t["metadata"]["name"]) for t in topics]
+@pytest.mark.parametrize("rendering", RENDERINGS)
+def test_kafka_topics_match_the_catalog(rendering):
+    found = of_kind(render(rendering), "KafkaTopic")
+    names = [t["spec"]["topicName"] for t in found]
     assert len(names) == len(set(names))
-    assert {n: t["spec"]["partitions"] for n, t in zip(names, topics)} == CATALOG
-    for t in topics:
-        assert t["apiVersion"] == "kafka.strimzi.io/v1beta2"
+    assert {n: t["spec"]["partitions"] for n, t in zip(names, found)} == CATALOG
+    replicas, min_insync = TOPIC_REPLICATION[rendering]
+    for t in found:
+        assert t["metadata"]["name"] == t["spec"]["topicName"].replace(".", "-")
         assert t["metadata"]["labels"]["strimzi.io/cluster"] == "hub-kafka"
-        assert t["spec"]["replicas"] == 3
+        assert (t["spec"]["replicas"], t["spec"]["config"]["min.insync.replicas"]) == (replicas, min_insync)
 
 
-def test_deployments_have_probes_and_grace(base):
-    deployments = {d["metadata"]["name"]: d for d in _kind(base, "Deployment")}
+@pytest.mark.parametrize("rendering", RENDERINGS)
+def test_every_pod_reads_the_production_kafka_profile(rendering):
+    docs = render(rendering)
+    (config,) = of_kind(docs, "ConfigMap")
+    assert config["data"]["HUB_KAFKA_PROFILE"] == "production"
+    assert config["data"]["HUB_KAFKA_IDEMPOTENT_PRODUCER"] == "true"
+    assert config["data"]["HUB_ENVIRONMENT"] == ("development" if rendering == "dev" else "production")
+    for workload in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
+        for container in pod_spec(workload)["containers"]:
+            assert {"configMapRef": {"name": config["metadata"]["name"]}} in container["envFrom"]
+
+
+def _shutdown_seconds() -> float:
+    """The longest consumer-group wait of the production profile (session or graceful timeout)."""
+    timeouts = HubSettings(kafka_profile=KafkaProfile.production).consumer_timeouts()
+    waits = [ms / 1000 for key, ms in timeouts.items() if "session" in key or "graceful" in key]
+    assert waits, f"no session or graceful timeout in {timeouts}"
+    return max(waits)
+
+
+@pytest.mark.parametrize("rendering", RENDERINGS)
+def test_deployments_have_probes_and_a_grace_period_past_the_group_timeouts(rendering):
+    deployments = by_name(render(rendering), "Deployment")
     assert set(deployments) == {f"hub-{n}" for n in SERVICES}
     for name, dep in deployments.items():
-        pod = dep["spec"]["template"]["spec"]
-        assert pod["terminationGracePeriodSeconds"] >= 30, name
+        pod = pod_spec(dep)
         for container in pod["containers"]:
+            pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
+            assert pre_stop[0] == "sleep", name
+            assert pod["terminationGracePeriodSeconds"] > float(pre_stop[1]) + _shutdown_seconds(), name
             assert container["livenessProbe"]["httpGet"]["path"] == "/health/live", name
             assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready", name
             assert container["resources"]["requests"], name
 
 
-def test_every_service_has_a_migration_job(base):
-    jobs = {j["metadata"]["name"]: j for j in _kind(base, "Job")}
+@pytest.mark.parametrize("rendering", RENDERINGS)
+def test_every_service_has_a_migration_job(rendering):
+    docs = render(rendering)
+    jobs, deployments = by_name(docs, "Job"), by_name(docs, "Deployment")
     for name, (package, _) in SERVICES.items():
-        container = jobs[f"hub-{name}-migrate"]["spec"]["template"]["spec"]["containers"][0]
+        container = pod_spec(jobs[f"hub-{name}-migrate"])["containers"][0]
         assert container["command"] == ["python", "-m", package, "migrate"]
+        assert container["image"] == pod_spec(deployments[f"hub-{name}"])["containers"][0]["image"]
 
 
-def test_hpa_never_exceeds_the_partitions_it_consumes(base):
-    hpas = _kind(base, "HorizontalPodAutoscaler")
-    assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas} == {f"hub-{n}" for n in SERVICES}
-    for hpa in _kind(_k8s_docs(K8S), "HorizontalPodAutoscaler"):
-        consumes = hpa["metadata"]["annotations"]["hub/consumes"].split(",")
-        assert consumes and set(consumes) <= set(CATALOG), consumes
-        assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
-        assert hpa["spec"]["maxReplicas"] <= min(CATALOG[t] for t in consumes), hpa["metadata"]["name"]
+def _subscribed_topics(service: str, data_dir: Path) -> set[str]:
+    """Topics the service subscribes to, read from the broker of a service built as it runs (nothing started)."""
+    package, _ = SERVICES[service]
+    runtime = import_module(f"{package}.app").create_runtime(HubSettings(service_name=service, data_dir=data_dir))
+    return {topic.name for subscriber in runtime.broker.subscribers for topic in subscriber.topics}
+
+
+@pytest.mark.parametrize("rendering", RENDERINGS)
+def test_hpa_never_exceeds_the_partitions_it_consumes(rendering, tmp_path):
+    docs = render(rendering)
+    hpas, deployments = of_kind(docs, "HorizontalPodAutoscaler"), by_name(docs, "Deployment")
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas} == set(deployments)
+    for hpa in hpas:
+        target = hpa["spec"]["scaleTargetRef"]["name"]
+        consumes = set(hpa["metadata"]["annotations"]["hub/consumes"].split(","))
+        assert consumes <= set(CATALOG), consumes
+        subscribed = _subscribed_topics(target.removeprefix("hub-"), tmp_path)
+        assert subscribed and subscribed <= consumes, f"{target}: hub/consumes {consumes} misses one of {subscribed}"
+        low, high = hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]
+        assert low <= deployments[target]["spec"]["replicas"] <= high, target
+        assert high <= max(CATALOG[t] for t in consumes), target  # past every topic's partitions a replica has no work

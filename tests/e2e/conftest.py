@@ -31,7 +31,8 @@ def hub(request, tmp_path_factory) -> Iterator[Stack]:
     # the tests poll from one address far faster than a citizen would: lift the per-address limits
     stack = Stack(data_dir=data_dir, bootstrap=bootstrap, env={
         "HUB_KAFKA_PROFILE": "test", "HUB_PUBLIC_REQUESTS_PER_MINUTE": "1000000", "HUB_LOOKUP_MISSES_ALLOWED": "1000000",
-        "HUB_INTAKE_SUBMISSIONS_PER_CITIZEN_PER_DAY": "1000000"})
+        "HUB_INTAKE_SUBMISSIONS_PER_CITIZEN_PER_DAY": "1000000", "HUB_INTAKE_RATINGS_PER_ADDRESS_PER_HOUR": "1000000",
+        "HUB_INTAKE_RATING_RELEASE_SECONDS": "1"})
     for spec in SERVICES:
         extra = {"DATABASE_URL": database_urls[spec.name]} if database_urls else {}
         stack.start_service(spec, port=free_port(), extra_env=extra)

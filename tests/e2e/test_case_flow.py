@@ -1,9 +1,15 @@
 """One case from HTTP to the status read model, through five service processes and a real broker."""
 
+import json
 import time
+import uuid
 
 import httpx
 import pytest
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from hub_shared.auth import Role
+from hub_shared.testing import bearer, random_national_id
 
 from tests.e2e.helpers import staff_headers, files_text, log_lines, read_all, spans, submit, submission, wait_for_status
 
@@ -30,8 +36,10 @@ def test_a_case_is_registered_routed_scheduled_and_visible_by_tracking_code(hub)
     assert [entry["event_type"] for entry in status["history"]] == [
         "ir.hub.case.registered.v1", "ir.hub.case.routed.v1", "ir.hub.case.deadline-scheduled.v1"]
     timers = httpx.get(f"{hub.url('followup')}/api/v1/cases/{registration['case_id']}/timers", headers=staff_headers()).json()
-    assert [(t["step"], t["status"]) for t in timers] == [("answer_deadline", "pending")]
-    assert timers[0]["due_at"][:10] == status["deadline_at"][:10]
+    steps = {t["step"]: t for t in timers}
+    assert set(steps) == {"reminder-5", "reminder-1", "answer_deadline"} and {t["status"] for t in timers} == {"pending"}
+    assert steps["answer_deadline"]["due_at"][:10] == status["deadline_at"][:10]
+    assert steps["reminder-5"]["due_at"] < steps["reminder-1"]["due_at"] < steps["answer_deadline"]["due_at"]
 
 
 def test_one_trace_follows_the_case_across_services_and_logs_carry_it(hub) -> None:
@@ -57,12 +65,75 @@ def test_personal_data_stays_out_of_logs_traces_and_the_bus(hub) -> None:
     person = {"full_name": "کامران پژوهنده", "national_id": "4391500086", "phone": "09137778899", "address": "یزد، کوچه نارنج، پلاک ۹۹۱"}
     registration = submit(hub, **person)
     wait_for_status(hub, registration["tracking_code"], "referred", history=3)
+    intake = hub.url("intake")
+    for identifier in ({"national_id": person["national_id"]}, {"phone": person["phone"]}):
+        tracked = httpx.post(f"{intake}/api/v1/cases/track", json={"tracking_code": registration["tracking_code"], **identifier})
+        assert tracked.status_code == 200, tracked.text
+    expert = bearer(Role.expert, "labour/khorasan-razavi/mashhad/performance-office")
+    revealed = httpx.get(f"{intake}/api/v1/cases/{registration['case_id']}/complainant", headers=expert,
+                         params={"purpose": "calling the complainant about missing documents"})
+    assert revealed.json() == person, "staff who need it get the data; logs and traces must not"
     time.sleep(1.5)
     on_bus = b"\n".join((r.value or b"") + repr(r.headers).encode() for r in read_all(hub.bootstrap, "hub.cases.v1"))
     written = files_text(hub.data_dir)
     for value in person.values():
         assert value not in written, f"{value} leaked into logs or traces"
         assert value.encode() not in on_bus, f"{value} leaked onto the bus"
+
+
+def test_the_citizen_tracks_the_case_through_intake_as_it_moves(hub) -> None:
+    national_id = random_national_id()
+    registration = submit(hub, national_id=national_id)
+    wait_for_status(hub, registration["tracking_code"], "referred", history=3)
+    query = {"tracking_code": registration["tracking_code"], "national_id": national_id}
+
+    @retry(stop=stop_after_delay(20), wait=wait_fixed(0.1), retry=retry_if_exception_type(AssertionError), reraise=True)
+    def referred() -> dict:
+        body = httpx.post(f"{hub.url('intake')}/api/v1/cases/track", json=query).json()
+        assert body["status"] == "referred", body
+        return body
+
+    body = referred()
+    assert body["unit_name"] == "واحد رسیدگی به شکایات شهرستان مشهد" and body["deadline_jalali"].startswith("14")
+
+    @retry(stop=stop_after_delay(20), wait=wait_fixed(0.2), retry=retry_if_exception_type((AssertionError, OSError)), reraise=True)
+    def told() -> list[dict]:
+        sent = [json.loads(line) for line in (hub.data_dir / "outbox" / "notifications.jsonl").read_text(encoding="utf-8").splitlines()]
+        mine = [message for message in sent if registration["tracking_code"] in json.dumps(message, ensure_ascii=False)]
+        assert len(mine) >= 2, "the citizen is told of the registration and of the referral"
+        return mine
+
+    assert any("مشهد" in json.dumps(message, ensure_ascii=False) for message in told())
+    assert [entry["status"] for entry in body["history"]] == ["registered", "referred"]
+    wrong = httpx.post(f"{hub.url('intake')}/api/v1/cases/track", json={**query, "national_id": "2914177763"})
+    assert wrong.status_code == 404 and wrong.json()["error"]["code"] == "no_matching_case"
+
+
+def test_an_anonymous_rating_reaches_the_bus_with_nothing_that_dates_or_names_the_visitor(hub) -> None:
+    unit = "labour/khorasan-razavi/mashhad/performance-office"
+    employee = f"p-{uuid.uuid4().hex[:8]}"
+    answer = httpx.post(f"{hub.url('intake')}/api/v1/feedback", json={"unit_id": unit, "employee_id": employee, "score": 2,
+                                                                       "aspects": {"conduct": 1}})
+    assert answer.status_code == 202, answer.text
+
+    @retry(stop=stop_after_delay(20), wait=wait_fixed(0.2), retry=retry_if_exception_type(AssertionError), reraise=True)
+    def published() -> dict:
+        found = [json.loads(r.value) for r in read_all(hub.bootstrap, "hub.feedback.v1") if employee.encode() in r.value]
+        assert found, "released within the release interval"
+        return found[0]
+
+    rating = published()
+    assert (rating["unit_id"], rating["score"], rating["aspects"]["conduct"]) == (unit, 2, 1)
+    assert set(rating) == {"rating_id", "unit_id", "employee_id", "score", "aspects", "rated_on"}
+    assert len(rating["rated_on"]) == 10, "a day, not a time"
+    time.sleep(1.5)  # span batches are flushed every 0.5 s
+    intake_spans = [s for s in spans(hub) if s["service"] == "intake"]
+    assert [s for s in intake_spans if s["name"] == "hub.feedback.v1 publish"], "the release is traced"
+    assert not [s for s in intake_spans if s["kind"] == "SERVER" and "feedback" in s["name"]], "the visit is not"
+    statements = [str(s["attributes"].get("db.statement", "")) for s in intake_spans]
+    assert [q for q in statements if "DELETE FROM intake_pending_rating" in q]
+    assert not [q for q in statements if "INSERT INTO intake_pending_rating" in q]
+    assert not [line for line in log_lines(hub) if "/feedback" in line or employee in line]
 
 
 def test_bad_input_gets_a_reason_and_leaves_nothing_behind(hub) -> None:
@@ -77,4 +148,4 @@ def test_bad_input_gets_a_reason_and_leaves_nothing_behind(hub) -> None:
     assert [r.json()["error"]["code"] for r in cases] == ["invalid_request", "invalid_request", "unknown_agency", "request_too_large"]
     assert all(r.json()["error"]["message_fa"] and r.json()["error"]["message_en"] for r in cases)
     missing = {f["field"] for f in cases[1].json()["error"]["fields"]}
-    assert {"national_id", "full_name", "target"} <= missing
+    assert {"subject", "description", "target"} <= missing

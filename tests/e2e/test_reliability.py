@@ -27,6 +27,9 @@ def publish_raw(bootstrap: str, topic: str, value: bytes, key: bytes, headers: l
     asyncio.run(run())
 
 
+REGISTERED_CONSUMERS = {"routing", "reporting", "samad-gateway", "followup-casework"}
+
+
 def test_a_malformed_message_goes_to_the_dlq_and_the_partition_moves_on(hub) -> None:
     registration = submit(hub)
     key = registration["case_id"].encode()  # same key, so the same partition as the next events of this case
@@ -38,11 +41,11 @@ def test_a_malformed_message_goes_to_the_dlq_and_the_partition_moves_on(hub) -> 
     while time.monotonic() < deadline:
         dead = [r for r in read_all(hub.bootstrap, "hub.dlq.v1") if r.key == key]
         groups = {dict(r.headers)["hub_dlq_consumer_group"].decode() for r in dead}
-        if groups >= {"routing", "reporting", "samad-gateway"}:
+        if groups >= REGISTERED_CONSUMERS:
             break
         time.sleep(0.3)
-    # every group that consumes `case registered` dead-letters it; followup has no use for that type
-    assert groups == {"routing", "reporting", "samad-gateway"}
+    # every group that consumes `case registered` dead-letters it; followup's timers have no use for that type
+    assert groups == REGISTERED_CONSUMERS
     headers = dict(dead[0].headers)
     assert b"CloudEvents" in headers["hub_dlq_error"] and headers["hub_dlq_origin_topic"] == b"hub.cases.v1"
     assert all(hub.processes[name].poll() is None for name in hub.processes), "no service crashed"
@@ -95,6 +98,6 @@ def test_kill_9_and_full_redelivery_duplicate_no_effect(hub) -> None:
     assert routed == Counter({case_id: 1 for case_id in ours}), "each case routed exactly once despite redelivery"
     for registration in first[:5] + second[:5]:
         timers = httpx.get(f"{hub.url('followup')}/api/v1/cases/{registration['case_id']}/timers", headers=staff_headers()).json()
-        assert len(timers) == 1
+        assert sorted(t["step"] for t in timers) == ["answer_deadline", "reminder-1", "reminder-5"], "one ladder, not two"
     skipped = [line for line in log_lines(hub) if "duplicate delivery" in line and '"service": "routing"' in line]
     assert len(skipped) >= len(first), "the rewound group really saw the events again"

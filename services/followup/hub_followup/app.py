@@ -3,20 +3,47 @@
 from pathlib import Path
 
 from hub_followup.api import router
+from hub_followup.clock import Clock, SystemClock, WorkingDays
+from hub_followup.firing import TimerPoller
+from hub_followup.casework import PUBLISHED, CaseWork
+from hub_followup.casework_api import router as casework_router
 from hub_followup.handlers import DeadlineKeeper
-from hub_shared.auth import AuthSettings
+from hub_followup.ladder import LadderSettings, policies
 from hub_shared.consumer import Subscription
-from hub_shared.events import CaseRouted, DeadlineScheduled
+from hub_shared.events import (CaseAnswered, CaseArchived, CaseForwarded, CaseReturned, CaseRouted, CaseTransferred,
+                               DeadlineScheduled)
+from hub_shared.events import CaseEscalated, CaseRejected, CaseReopened, FollowUpSent, ReminderSent, SlaBreached
+from hub_shared.events import SubmitResponse
 from hub_shared.service import Runtime
 from hub_shared.settings import HubSettings
-from hub_shared.topics import CASES
+from hub_shared.topics import CASES, INBOUND
 
 
-def create_runtime(settings: HubSettings) -> Runtime:
+def create_runtime(settings: HubSettings, clock: Clock | None = None) -> Runtime:
     runtime = Runtime(settings, migrations=Path(__file__).parent / "migrations",
                       description="Keeps durable deadline timers for routed cases; follow-ups and escalation build on them.")
-    keeper = DeadlineKeeper(runtime)
-    runtime.add_subscription(Subscription(topic=CASES.name, group="followup", handlers={CaseRouted.event_type: keeper.on_routed}))
+    policies()  # a bad ladder policy file stops the service here, naming the file
+    clock, days = clock or SystemClock(), WorkingDays(LadderSettings().thursday_off)
+    keeper = DeadlineKeeper(runtime, clock, days)
+    runtime.add_subscription(Subscription(topic=CASES.name, group="followup", handlers={
+        CaseRouted.event_type: keeper.on_routed,
+        **{event.event_type: keeper.on_moved for event in (CaseTransferred, CaseForwarded)},
+        **{event.event_type: keeper.on_closed for event in (CaseReturned, CaseAnswered, CaseArchived)},
+        CaseRejected.event_type: keeper.on_closed,
+        CaseReopened.event_type: keeper.on_reopened,
+    }))
     runtime.publisher(CASES.name, DeadlineScheduled)
-    runtime.routers.append(router(runtime, AuthSettings()))
+    for step_event in (ReminderSent, SlaBreached, FollowUpSent, CaseEscalated):
+        runtime.publisher(CASES.name, step_event)
+    runtime.background.append(TimerPoller(runtime, clock, days).poll)
+    runtime.routers.append(router(runtime, runtime.auth))
+    # Case work reads hub.cases.v1 in a group of its own rather than sharing the timers' handlers: each
+    # group gets every fact with its own inbox and offsets, so the two consumers evolve apart.
+    work = CaseWork(runtime, clock)
+    runtime.add_subscription(Subscription(topic=CASES.name, group="followup-casework", handlers=work.case_facts()))
+    runtime.add_subscription(Subscription(topic=INBOUND.name, group="followup-inbound",
+                                          handlers={SubmitResponse.event_type: work.on_submit_response}))
+    for event in PUBLISHED:
+        runtime.publisher(event.topic, event)
+    runtime.routers.append(casework_router(runtime, work))
     return runtime

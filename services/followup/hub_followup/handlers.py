@@ -1,28 +1,77 @@
-"""Follow-up's consumer: a routed case gets a durable timer for its answer deadline."""
+"""Follow-up's consumer: a routed (or reopened) case gets a ladder of durable timers; a move takes them
+to the new unit; an answer, archive, return or rejection cancels them. The poller (`firing`) fires them."""
 
 import logging
-from datetime import UTC, datetime
 
+from sqlalchemy import update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_followup.models import Timer
+from hub_followup.clock import Clock, WorkingDays
+from hub_followup.ladder import LIVE, agency_of, first_steps, policies, timer_for
+from hub_followup.models import Ladder, Timer, TimerStatus
 from hub_shared.envelope import Envelope
-from hub_shared.events import CaseRouted, DeadlineScheduled
+from hub_shared.events import CaseForwarded, CaseReopened, CaseRouted, CaseTransferred, DeadlineScheduled
+from hub_shared.jalali import as_utc
 from hub_shared.service import Runtime
 
-ANSWER_DEADLINE = "answer_deadline"
 log = logging.getLogger(__name__)
 
 
 class DeadlineKeeper:
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(self, runtime: Runtime, clock: Clock, days: WorkingDays) -> None:
+        self._runtime, self._clock, self._days = runtime, clock, days
 
     async def on_routed(self, session: AsyncSession, envelope: Envelope) -> None:
+        """A new ladder; a case routed again (after a return) starts over with the new unit and deadline."""
         case: CaseRouted = envelope.data
-        now = datetime.now(UTC)
-        log.info("answer deadline timer set for %s at %s", case.unit_id, case.deadline_at.isoformat())
-        session.add(Timer(case_id=case.case_id, tracking_code=case.tracking_code, unit_id=case.unit_id,
-                          step=ANSWER_DEADLINE, due_at=case.deadline_at, status="pending", created_at=now))
-        self._runtime.stage(session, DeadlineScheduled(case_id=case.case_id, tracking_code=case.tracking_code,
-                                                       unit_id=case.unit_id, due_at=case.deadline_at, scheduled_at=now))
+        ladder = await session.get(Ladder, case.case_id)
+        if ladder is None:
+            ladder = Ladder(case_id=case.case_id, tracking_code=case.tracking_code, agency=agency_of(case.unit_id),
+                            unit_id=case.unit_id, deadline_at=as_utc(case.deadline_at), number=0)
+        ladder.unit_id, ladder.agency = case.unit_id, agency_of(case.unit_id)
+        ladder.confidential, ladder.about_employee = case.confidential, case.about_employee
+        await self._start(session, ladder, as_utc(case.deadline_at))
+
+    async def on_reopened(self, session: AsyncSession, envelope: Envelope) -> None:
+        """The citizen objected to the answer: a fresh ladder with the policy's deadline for reopened cases."""
+        event: CaseReopened = envelope.data
+        ladder = await session.get(Ladder, event.case_id)
+        if ladder is None:
+            log.warning("reopened case has no ladder here (routed before follow-up kept ladders); nothing to follow up")
+            return
+        working_days = policies().of(ladder.agency).reopened_working_days
+        await self._start(session, ladder, self._days.deadline(event.reopened_at, working_days))
+
+    async def on_moved(self, session: AsyncSession, envelope: Envelope) -> None:
+        """Transferred or forwarded: the case's waiting steps follow it to the new unit; their due times stay."""
+        event: CaseTransferred | CaseForwarded = envelope.data
+        await session.execute(update(Timer).where(col(Timer.case_id) == event.case_id, col(Timer.status).in_(LIVE))
+                              .values(unit_id=event.unit_id))
+        await session.execute(update(Ladder).where(col(Ladder.case_id) == event.case_id)
+                              .values(unit_id=event.unit_id, agency=agency_of(event.unit_id)))
+        log.info("timers of the case moved to %s", event.unit_id)
+
+    async def on_closed(self, session: AsyncSession, envelope: Envelope) -> None:
+        """Answered, archived, returned or rejected: nothing is due any more."""
+        await _cancel_live_steps(session, envelope.data.case_id)
+        await session.execute(update(Ladder).where(col(Ladder.case_id) == envelope.data.case_id)
+                              .values(closed_at=self._clock.now(), paused_at=None))
+        log.info("timers of the case cancelled (%s)", envelope.type)
+
+    async def _start(self, session: AsyncSession, ladder: Ladder, deadline_at) -> None:
+        now = self._clock.now()
+        await _cancel_live_steps(session, ladder.case_id)
+        ladder.number, ladder.deadline_at, ladder.paused_at, ladder.closed_at = ladder.number + 1, deadline_at, None, None
+        session.add(ladder)
+        steps = first_steps(policies().of(ladder.agency), self._days, deadline_at, ladder.unit_id, now)
+        session.add_all([timer_for(ladder, step, now) for step in steps])
+        self._runtime.stage(session, DeadlineScheduled(case_id=ladder.case_id, tracking_code=ladder.tracking_code,
+                                                       unit_id=ladder.unit_id, due_at=deadline_at, scheduled_at=now))
+        log.info("ladder %d set for %s: deadline %s, %d steps waiting", ladder.number, ladder.unit_id,
+                 deadline_at.isoformat(), len(steps))
+
+
+async def _cancel_live_steps(session: AsyncSession, case_id) -> None:
+    await session.execute(update(Timer).where(col(Timer.case_id) == case_id, col(Timer.status).in_(LIVE))
+                          .values(status=TimerStatus.cancelled.value, lease_owner=None, lease_until=None))

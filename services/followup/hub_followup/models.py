@@ -1,27 +1,58 @@
-"""Follow-up's own tables: durable timers that survive restarts."""
+"""Follow-up's ladder tables: each case's ladder and its durable timers, which survive restarts."""
 
 from datetime import datetime
+from enum import Enum
 from uuid import UUID
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hub_shared.messaging import InboxEntry, OutboxMessage  # noqa: F401  (follow-up owns these tables too)
 
 
+class TimerStatus(str, Enum):
+    pending = "pending"  # waiting for its due time; a replica may hold a lease on it while firing
+    paused = "paused"  # the case waits for the citizen's information; the due time moves on resume
+    fired = "fired"
+    cancelled = "cancelled"
+
+
+class Ladder(SQLModel, table=True):
+    """The ladder of one case: the unit that holds it, its deadline, and whether its clock is paused."""
+
+    __tablename__ = "followup_ladder"
+
+    case_id: UUID = Field(primary_key=True)
+    tracking_code: str = Field(max_length=16)
+    agency: str = Field(max_length=64)
+    unit_id: str = Field(max_length=200)
+    confidential: bool = False
+    about_employee: str | None = Field(default=None, max_length=64)
+    deadline_at: datetime
+    number: int = Field(default=1, description="1 for the first ladder, n + 1 for each new one (reopened or routed again)")
+    paused_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
 class Timer(SQLModel, table=True):
-    """A step due at a time for a case: one per case and step. Firing and leases come with the ladder."""
+    """A step of a case's ladder due at a time: one per case, ladder and step."""
 
     __tablename__ = "followup_timer"
-    __table_args__ = (UniqueConstraint("case_id", "step", name="uq_timer_case_step"),)
+    __table_args__ = (UniqueConstraint("case_id", "ladder", "step", name="uq_timer_case_ladder_step"),
+                      Index("ix_followup_timer_status_due_at", "status", "due_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: UUID = Field(index=True)
+    ladder: int = Field(default=1, description="the `Ladder.number` the step belongs to")
     tracking_code: str = Field(max_length=16)
     unit_id: str = Field(max_length=200)
+    confidential: bool = False
+    about_employee: str | None = Field(default=None, max_length=64)
     step: str = Field(max_length=32)
     due_at: datetime = Field(index=True)
     status: str = Field(max_length=16)
     lease_until: datetime | None = None
+    lease_owner: str | None = Field(default=None, max_length=64)
     attempts: int = 0
+    fired_at: datetime | None = None
     created_at: datetime

@@ -1,8 +1,12 @@
-"""Reporting's HTTP side: a case's status and history by tracking code."""
+"""Reporting's HTTP side: a case's status and history by tracking code, for supervising bodies (the
+presidential people's-communication centre, supervisors). Citizens track their own case through intake,
+which asks for their national ID or phone as well."""
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import col, select
@@ -10,7 +14,7 @@ from sqlmodel import col, select
 from hub_reporting.models import CaseHistoryEntry, CaseStatus
 from hub_shared.jalali import to_jalali
 from hub_shared.service import Runtime, problem
-from hub_shared.ratelimit import RateLimiter, TooManyRequests, client_ip, enforce
+from hub_shared.auth import AUTH_RESPONSES, Principal, Scope, check_case_access, requires
 from hub_shared.tracking import parse_tracking_code
 
 
@@ -35,30 +39,24 @@ class StatusView(BaseModel):
 
 def router(runtime: Runtime) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["status"])
-    requests = RateLimiter.allowing(runtime.settings.public_requests_per_minute, minutes=1)
-    misses = RateLimiter.allowing(runtime.settings.lookup_misses_allowed, minutes=15)
+    may_read_status = requires(runtime.auth, Scope.status_read)
 
     @api.get("/status/{tracking_code}", response_model=StatusView, responses={
+        **AUTH_RESPONSES,
         404: {"description": "No case has this tracking code"},
-        422: {"description": "The tracking code is mistyped (its check digit does not match)"},
-        429: {"description": "Too many requests, or too many unknown codes tried from this address"}})
-    async def case_status(tracking_code: str, request: Request) -> StatusView | JSONResponse:
-        ip = client_ip(request)
-        enforce(requests, ip)
-        if misses.exhausted(ip):
-            raise TooManyRequests(misses.retry_after(ip))
+        422: {"description": "The tracking code is mistyped (its check digit does not match)"}})
+    async def case_status(tracking_code: str, principal: Annotated[Principal, Depends(may_read_status)]) -> StatusView | JSONResponse:
         code = parse_tracking_code(tracking_code)
         if code is None:
-            misses.allow(ip)
             return JSONResponse(status_code=422, content=problem(
                 "mistyped_tracking_code", "کد رهگیری نادرست وارد شده است؛ ۱۱ رقم آن را دوباره بررسی کنید.",
                 "The tracking code is mistyped; check its 11 digits."))
         async with runtime.sessions() as session:
             status = await session.get(CaseStatus, code)
             if status is None:
-                misses.allow(ip)
                 return JSONResponse(status_code=404, content=problem(
                     "unknown_tracking_code", "پرونده‌ای با این کد رهگیری یافت نشد.", "No case has this tracking code."))
+            check_case_access(principal, tracking_code, status.unit_id or "")
             history = (await session.exec(select(CaseHistoryEntry).where(CaseHistoryEntry.case_id == status.case_id)
                                           .order_by(col(CaseHistoryEntry.occurred_at)))).all()
         return StatusView(

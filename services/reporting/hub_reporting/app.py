@@ -1,19 +1,28 @@
-"""Reporting wiring: the case-status projection and its API."""
+"""Reporting wiring: projections of case facts and ratings, and the status, report, satisfaction, feed and timeline APIs."""
 
 from pathlib import Path
 
-from hub_reporting.api import router
+from hub_reporting import api, feed_api, reports_api, satisfaction_api
 from hub_reporting.projection import PROJECTED, project
+from hub_reporting.satisfaction import project_rating
+from hub_reporting.settings import ReportingSettings
 from hub_shared.consumer import Subscription
+from hub_shared.events import RatingSubmitted
 from hub_shared.service import Runtime
 from hub_shared.settings import HubSettings
-from hub_shared.topics import CASES
+from hub_shared.topics import CASES, FEEDBACK
 
 
 def create_runtime(settings: HubSettings) -> Runtime:
     runtime = Runtime(settings, migrations=Path(__file__).parent / "migrations",
-                      description="Read models built from events: case status and history by tracking code.")
-    runtime.add_subscription(Subscription(topic=CASES.name, group="reporting",
-                                          handlers={model.event_type: project for model in PROJECTED}))
-    runtime.routers.append(router(runtime))
+                      description="Read models built from events: case status and history, statistics, satisfaction, change feed, timeline.")
+    reporting = ReportingSettings()
+    runtime.reporting_subscriptions = [
+        Subscription(topic=CASES.name, group="reporting", handlers={model.event_type: project for model in PROJECTED}),
+        Subscription(topic=FEEDBACK.name, group="reporting-feedback", handlers={RatingSubmitted.event_type: project_rating}),
+    ]
+    for subscription in runtime.reporting_subscriptions:
+        runtime.add_subscription(subscription)
+    runtime.routers += [api.router(runtime), feed_api.router(runtime, reporting), reports_api.router(runtime, reporting),
+                        satisfaction_api.router(runtime, reporting)]
     return runtime

@@ -1,14 +1,17 @@
-"""Projects case facts into the status read model: current status plus an ordered history."""
+"""Projects case facts into the read models: current status and ordered history (with the service and trace
+of each fact), the per-case statistics row, and the status change feed. Every effect is a pure function of
+the events, so replaying the topic from the beginning rebuilds identical tables (`python -m hub_reporting rebuild`)."""
 
-from datetime import UTC, datetime
-
+from sqlalchemy import update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_reporting.models import CaseHistoryEntry, CaseStatus
+from hub_reporting.models import CaseFact, CaseHistoryEntry, CaseStatus, FeedCounter, StatusChange
 from hub_shared.envelope import Envelope
-from hub_shared.events import CaseRegistered, CaseRejected, CaseRouted, DeadlineScheduled
-from hub_shared.jalali import to_jalali
+from hub_shared.events import (CaseAnswered, CaseArchived, CaseClassified, CaseForwarded, CaseHandlingRated, CaseLinked, CaseRegistered,
+                               CaseRejected, CaseReopened, CaseReturned, CaseRouted, CaseTransferred, DeadlineScheduled)
+from hub_shared.events.describe import TIMELINE_ONLY, StatusNote, describe
+from hub_shared.jalali import as_utc
 
 
 async def project(session: AsyncSession, envelope: Envelope) -> None:
@@ -17,28 +20,84 @@ async def project(session: AsyncSession, envelope: Envelope) -> None:
     if status is None:
         status = CaseStatus(tracking_code=event.tracking_code, case_id=event.case_id, status="registered", updated_at=envelope.time)
         session.add(status)
-    new_status, note_fa, note_en = _apply(status, event)
-    status.status = new_status
-    status.updated_at = datetime.now(UTC)
+    _apply(status, event)
+    await _project_fact(session, event)
+    new_status, note_fa, note_en = _describe(event)
+    if new_status is not None:
+        await _record_change(session, envelope, new_status, status.unit_id or "")
+    status.status = new_status = new_status or status.status
+    status.updated_at = envelope.time  # the fact's time, not the clock's: a rebuild gives the same row
     session.add(CaseHistoryEntry(event_id=envelope.id, case_id=event.case_id, event_type=envelope.type,
-                                 status=new_status, occurred_at=envelope.time, note_fa=note_fa, note_en=note_en))
+                                 status=new_status, occurred_at=envelope.time, note_fa=note_fa, note_en=note_en,
+                                 source=envelope.source, trace_id=trace_id_of(envelope.traceparent)))
 
 
-def _apply(status: CaseStatus, event) -> tuple[str, str, str]:
+def _describe(event) -> StatusNote:
+    if isinstance(event, CaseClassified):
+        return StatusNote(None, f"موضوع پرونده تعیین شد: {event.topic_id}.", f"The topic was set to {event.topic_id} by {event.by}.")
+    return describe(event)
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    """The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<flags>`), if it is one."""
+    parts = (traceparent or "").split("-")
+    if len(parts) == 4 and len(parts[1]) == 32 and parts[1] != "0" * 32:
+        return parts[1].lower()
+    return None
+
+
+def _apply(status: CaseStatus, event) -> None:
+    """Copy what the status view shows from the fact."""
     match event:
         case CaseRegistered():
             status.case_number, status.kind, status.channel = event.case_number, event.kind.value, event.channel.value
             status.registered_at = event.registered_at
-            return "registered", "درخواست ثبت شد.", "The case was registered."
-        case CaseRouted():
+            status.unit_id = f"{event.target.agency}/{event.target.province}"
+        case CaseRouted() | CaseTransferred():
             status.unit_id, status.unit_name, status.deadline_at = event.unit_id, event.unit_name, event.deadline_at
-            return ("referred", f"به {event.unit_name} ارجاع شد؛ مهلت پاسخ: {to_jalali(event.deadline_at)}.",
-                    f"Referred to {event.unit_id}; answer due {event.deadline_at:%Y-%m-%d}.")
-        case CaseRejected():
-            return "rejected", f"مردود: {event.reason_fa}", f"Rejected: {event.reason_en}"
-        case DeadlineScheduled():
-            return status.status, "پیگیری مهلت پاسخ فعال شد.", "Deadline follow-up is scheduled."
-    raise ValueError(f"no projection for {type(event).__name__}")
+        case CaseForwarded():
+            status.unit_id, status.unit_name = event.unit_id, event.unit_name
 
 
-PROJECTED = (CaseRegistered, CaseRouted, CaseRejected, DeadlineScheduled)
+async def _project_fact(session: AsyncSession, event) -> None:
+    if isinstance(event, CaseRegistered):
+        session.add(CaseFact(case_id=event.case_id, tracking_code=event.tracking_code, agency=event.target.agency,
+                             province=event.target.province, county=event.target.county,
+                             unit_id=f"{event.target.agency}/{event.target.province}", kind=event.kind.value,
+                             topic_id=event.topic_id, channel=event.channel.value, confidential=event.confidential,
+                             about_employee=event.about_employee, registered_at=event.registered_at))
+        return
+    fact = await session.get(CaseFact, event.case_id)
+    if fact is None:
+        return  # a fact about a case registered before this read model existed: nothing to count it against
+    match event:
+        case CaseRouted():
+            fact.unit_id, fact.deadline_at, fact.confidential = event.unit_id, event.deadline_at, event.confidential or fact.confidential
+            fact.routed_at = fact.routed_at or event.routed_at
+        case CaseTransferred():
+            fact.unit_id, fact.deadline_at, fact.transfer_count = event.unit_id, event.deadline_at, event.transfers
+            fact.agency = event.agency
+        case CaseForwarded():
+            fact.unit_id = event.unit_id
+        case CaseClassified():
+            fact.topic_id = event.topic_id
+        case CaseAnswered():
+            fact.answered_at, fact.outcome, fact.unit_id = event.answered_at, event.outcome.value, event.unit_id
+            fact.on_time = None if fact.deadline_at is None else as_utc(event.answered_at) <= as_utc(fact.deadline_at)
+        case CaseReopened():
+            fact.reopen_count = event.reopenings
+    session.add(fact)
+
+
+async def _record_change(session: AsyncSession, envelope: Envelope, status: str, unit_id: str) -> None:
+    """The counter row is updated in this transaction, so it stays locked until commit: a later transaction
+    gets a higher number only after this one committed, and a reader of the feed never skips a late committer."""
+    seq = (await session.execute(update(FeedCounter).where(FeedCounter.id == 1)
+                                 .values(last_seq=FeedCounter.last_seq + 1).returning(FeedCounter.last_seq))).scalar_one()
+    event = envelope.data
+    session.add(StatusChange(seq=seq, event_id=envelope.id, case_id=event.case_id, tracking_code=event.tracking_code,
+                             unit_id=unit_id, status=status, event_type=envelope.type, occurred_at=envelope.time))
+
+
+PROJECTED = (CaseRegistered, CaseRouted, CaseRejected, CaseLinked, DeadlineScheduled, CaseAnswered, CaseReopened, CaseArchived,
+             CaseTransferred, CaseForwarded, CaseReturned, CaseHandlingRated, CaseClassified, *TIMELINE_ONLY)

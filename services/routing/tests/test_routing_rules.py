@@ -3,8 +3,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from hub_routing.calendar import WorkingCalendar
-from hub_routing.tree import NoResponsibleUnit, OrgTree
-from hub_shared.events import Target
+from hub_routing.rulebook import CaseFacts, Outcome, Ruleset, decide
+from hub_routing.tree import OrgTree
+from hub_shared.events import CaseKind, Channel, Target
 from hub_shared.reference import org_seed
 
 
@@ -36,12 +37,16 @@ def test_thirty_working_days_span_more_than_six_weeks() -> None:
     (Target(agency="health", province="isfahan"), "health/isfahan/performance-office", "nearest-level:province"),
 ])
 def test_cases_go_to_the_nearest_responsible_performance_office(target, unit, rule) -> None:
-    found, decision = OrgTree(org_seed()).responsible_unit(target)
-    assert (found.id, decision.rule) == (unit, rule)
-    assert unit in decision.explanation
+    outcome = without_rules(OrgTree(org_seed()), target)
+    assert (outcome.unit_id, outcome.decision.rule) == (unit, rule)
+    assert unit in outcome.decision.explanation
 
 
 def test_an_agency_outside_the_tree_is_an_unclear_target() -> None:
-    with pytest.raises(NoResponsibleUnit) as refusal:
-        OrgTree(org_seed()).responsible_unit(Target(agency="unknown", province="tehran"))
-    assert refusal.value.reason_code == "unclear_target"
+    outcome = without_rules(OrgTree(org_seed()), Target(agency="unknown", province="tehran"))
+    assert (outcome.action, outcome.reason_code) == ("reject", "unclear_target")
+
+
+def without_rules(tree: OrgTree, target: Target) -> Outcome:
+    """What routing decides when no rule matches: the nearest performance office."""
+    return decide(Ruleset(files={}, version="none", default_days=30), CaseFacts(target, CaseKind.complaint, Channel.web), tree.unit)

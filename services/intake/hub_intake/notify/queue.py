@@ -1,0 +1,91 @@
+"""Putting messages in the queue, inside the transaction of the fact or request that causes them, so a
+message is queued exactly when its fact commits, and never twice for one fact."""
+
+import logging
+from datetime import UTC, datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub_intake.models import Case, Complainant
+from hub_intake.notify.models import Channel, Notification
+from hub_intake.notify.templates import missing_params
+from hub_shared.envelope import Envelope
+from hub_shared.events import (CaseAnswered, CaseRegistered, CaseRejected, CaseReopened, CaseReturned, CaseRouted, CaseTransferred,
+                               Event, NotificationRequested, NotificationTemplate)
+from hub_shared.events.notifications import MAX_PARAM_CHARS, check_params
+from hub_shared.jalali import to_jalali
+
+log = logging.getLogger(__name__)
+
+
+async def enqueue(session: AsyncSession, case: Case, template: str, event_id: str, params: dict[str, str]) -> None:
+    """Queue `template` for the citizen of `case`: by SMS, and by e-mail too when they gave an address.
+    Nothing for anonymous reports. `event_id` names the cause (the fact's or request's event id); the
+    same cause queues once. `params` must not hold personal data; the case number and tracking code are
+    added here. Raises ValueError for an unknown template or missing or unsafe parameters."""
+    if case.anonymous:
+        return
+    template = NotificationTemplate(template)
+    values = {**_bounded(params), "case_number": case.case_number, "tracking_code": case.tracking_code}
+    if missing := missing_params(template, values):
+        raise ValueError(f"template {template.value} needs {', '.join(missing)}")
+    has_email = (await session.exec(select(col(Complainant.email_ciphertext).is_not(None))
+                                    .where(Complainant.case_id == case.case_id))).first()
+    if has_email is None:
+        log.warning("case %s has no complainant row; %s not queued", case.case_id, template.value)
+        return
+    if await _queued(session, case, template, event_id):
+        return
+    channels = [Channel.sms, Channel.email] if has_email else [Channel.sms]
+    now = datetime.now(UTC)
+    for channel in channels:
+        session.add(Notification(case_id=case.case_id, template=template.value, event_id=event_id, channel=channel.value,
+                                 params=values, next_attempt_at=now, created_at=now))
+
+
+async def enqueue_for_fact(session: AsyncSession, case: Case, event: Event, event_id: str) -> None:
+    """Queue what the citizen is told about this fact of their case, if anything."""
+    match event:
+        case CaseRegistered():
+            await enqueue(session, case, NotificationTemplate.registered, event_id,
+                          {"registered_jalali": to_jalali(event.registered_at)})
+        case CaseRouted() | CaseTransferred():
+            await enqueue(session, case, NotificationTemplate.referred, event_id,
+                          {"unit_name": event.unit_name, "deadline_jalali": to_jalali(event.deadline_at)})
+        case CaseReturned():
+            await enqueue(session, case, NotificationTemplate.rejected, event_id,
+                          {"reason_fa": event.reason_fa, "reason_en": event.reason_en})
+        case CaseRejected():
+            await enqueue(session, case, NotificationTemplate.rejected, event_id,
+                          {"reason_fa": event.reason_fa, "reason_en": event.reason_en})
+        case CaseAnswered():
+            await enqueue(session, case, NotificationTemplate.answered, event_id, {})
+        case CaseReopened():
+            await enqueue(session, case, NotificationTemplate.reopened, event_id, {})
+
+
+async def on_notification_requested(session: AsyncSession, envelope: Envelope) -> None:
+    """Another service asks intake to tell a citizen something (`hub.notifications.v1`)."""
+    request: NotificationRequested = envelope.data
+    case = (await session.exec(select(Case).where(Case.case_id == request.case_id))).first()
+    if case is None:
+        log.warning("notification %s requested for a case intake does not hold; dropped", request.template.value)
+        return
+    if case.tracking_code != request.tracking_code:
+        log.warning("notification %s requested with another case's tracking code; dropped", request.template.value)
+        return
+    await enqueue(session, case, request.template, envelope.id, dict(request.params))
+
+
+async def _queued(session: AsyncSession, case: Case, template: NotificationTemplate, event_id: str) -> bool:
+    found = await session.exec(select(Notification.id).where(
+        Notification.case_id == case.case_id, Notification.template == template.value, Notification.event_id == event_id))
+    return found.first() is not None
+
+
+def _bounded(params: dict[str, str]) -> dict[str, str]:
+    for name, value in params.items():
+        if not isinstance(value, str) or len(value) > MAX_PARAM_CHARS:
+            raise ValueError(f"parameter {name!r} must be text of at most {MAX_PARAM_CHARS} characters")
+    return check_params(params)

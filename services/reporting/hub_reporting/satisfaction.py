@@ -1,0 +1,116 @@
+"""Satisfaction: anonymous ratings folded into counts and sums per day and per Jalali month (per unit, per
+employee); the individual rating is never stored. The drill-down reads a subtree over a range of days, one level
+at a time: whole months from the month rows, and only the partial months at the edges from the day rows."""
+
+from datetime import date, timedelta
+
+import jdatetime
+from sqlalchemy import case, func, or_, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub_reporting.models import EmployeeRatingDay, EmployeeRatingMonth, UnitRatingDay, UnitRatingMonth
+from hub_shared.envelope import Envelope
+from hub_shared.events import RatingSubmitted
+
+ASPECTS = ("respect", "speed", "quality", "conduct")
+SUM_COLUMNS = ("ratings", "score_sum", *(f"{a}_{part}" for a in ASPECTS for part in ("n", "sum")))
+USE_ROLLUP = True  # False reads every day row (the reference the tests compare the rollup path with)
+
+
+async def project_rating(session: AsyncSession, envelope: Envelope) -> None:
+    """Runs once per rating (the inbox row is written in the same transaction), so day and month rows move together."""
+    rating: RatingSubmitted = envelope.data
+    sums = {"ratings": 1, "score_sum": rating.score}
+    for aspect in ASPECTS:
+        value = getattr(rating.aspects, aspect)
+        sums[f"{aspect}_n"], sums[f"{aspect}_sum"] = (1, value) if value is not None else (0, 0)
+    month = month_start(rating.rated_on)
+    await _add(session, UnitRatingDay, {"unit_id": rating.unit_id, "day": rating.rated_on}, sums)
+    await _add(session, UnitRatingMonth, {"unit_id": rating.unit_id, "month": month}, sums)
+    if rating.employee_id:
+        employee = {"unit_id": rating.unit_id, "employee_id": rating.employee_id}
+        await _add(session, EmployeeRatingDay, {**employee, "day": rating.rated_on}, sums)
+        await _add(session, EmployeeRatingMonth, {**employee, "month": month}, sums)
+
+
+async def _add(session: AsyncSession, model, key: dict, sums: dict) -> None:
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    table = model.__table__
+    statement = dialect.insert(table).values(**key, **sums)
+    statement = statement.on_conflict_do_update(index_elements=list(key), set_={
+        name: table.c[name] + statement.excluded[name] for name in sums})
+    await session.execute(statement)
+
+
+def month_start(day: date) -> date:
+    """The Gregorian date of the first day of the Jalali month `day` falls in."""
+    return jdatetime.date.fromgregorian(date=day).replace(day=1).togregorian()
+
+
+def _next_month_start(start: date) -> date:
+    """The first day of the Jalali month after the one starting on `start`."""
+    return month_start(start + timedelta(days=32))
+
+
+def split(first: date, last: date) -> tuple[list[date], list[tuple[date, date]]]:
+    """[first, last] as the Jalali months wholly inside it (their first days) and the day ranges left at the edges."""
+    months: list[date] = []
+    days: list[tuple[date, date]] = []
+    start = month_start(first)
+    while start <= last:
+        after = _next_month_start(start)
+        if first <= start and after - timedelta(days=1) <= last:
+            months.append(start)
+        else:
+            days.append((max(first, start), min(last, after - timedelta(days=1))))
+        start = after
+    return months, days
+
+
+def _merged(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    merged: list[tuple[date, date]] = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _sums(when_current, model) -> list:
+    columns = [func.sum(case((when_current, getattr(model, name)), else_=0)).label(name) for name in SUM_COLUMNS]
+    return columns + [func.sum(case((when_current, 0), else_=model.ratings)).label("previous_ratings"),
+                      func.sum(case((when_current, 0), else_=model.score_sum)).label("previous_score_sum")]
+
+
+def totals_query(day_model, month_model, condition, start: date, end: date, previous_start: date, group_names: list[str]):
+    """Sums per group for [start, end] and the count and score for [previous_start, start) (for the trend).
+
+    `condition(model)` selects the subtree. The result may hold a group more than once (its month rows and its day
+    rows come as separate rows): the caller adds them up."""
+    if USE_ROLLUP:
+        previous_months, previous_days = split(previous_start, start - timedelta(days=1))
+        current_months, current_days = split(start, end)
+        months, days = previous_months + current_months, _merged(previous_days + current_days)
+    else:
+        months, days = [], [(previous_start, end)]
+    parts = []
+    if days:
+        groups = [getattr(day_model, name) for name in group_names]
+        parts.append(select(*groups, *_sums(day_model.day >= start, day_model))
+                     .where(condition(day_model), or_(*(day_model.day.between(low, high) for low, high in days)))
+                     .group_by(*groups))
+    if months:
+        groups = [getattr(month_model, name) for name in group_names]
+        parts.append(select(*groups, *_sums(month_model.month >= start, month_model))
+                     .where(condition(month_model), month_model.month.in_(months)).group_by(*groups))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+def models(by_employee: bool) -> tuple:
+    return (EmployeeRatingDay, EmployeeRatingMonth) if by_employee else (UnitRatingDay, UnitRatingMonth)
+
+
+def previous_start(start: date, end: date) -> date:
+    return start - timedelta(days=(end - start).days + 1)

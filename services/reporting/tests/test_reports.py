@@ -1,0 +1,210 @@
+"""Statistics, satisfaction, conduct, change feed, timeline and rebuild, on SQLite through the in-memory broker."""
+
+import io
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import text
+
+from hub_reporting import satisfaction
+from hub_reporting.app import create_runtime
+from hub_reporting.rebuild import clear
+from hub_shared.auth import Role
+from hub_shared.envelope import Envelope, wrap
+from hub_shared.events import (Aspects, CaseAnswered, CaseRegistered, CaseReopened, CaseRouted, CaseTransferred, RatingSubmitted,
+                               RoutingDecision, Target)
+from hub_shared.testing import bearer, deliver, sqlite_runtime
+
+AZAR_1405 = datetime(2026, 11, 25, 8, tzinfo=UTC)  # 4 Azar 1405 (month 09)
+UNIT = "labour/tehran/rey/performance-office"
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def case_events(n: int, unit: str = UNIT, topic: str = "employment", late: bool = False, about: str | None = None) -> list[Envelope]:
+    case_id, code = uuid.uuid4(), f"{n:011d}"
+    at = AZAR_1405 + timedelta(hours=n)
+    deadline = at + timedelta(days=-1 if late else 30)
+    events = [CaseRegistered(case_id=case_id, tracking_code=code, case_number=f"1405-{n:08d}", kind="complaint", channel="web",
+                             target=Target(agency="labour", province="tehran", county="rey"), registered_at=at, topic_id=topic,
+                             about_employee=about),
+              CaseRouted(case_id=case_id, tracking_code=code, unit_id=unit, unit_name="واحد ری", working_days=30, deadline_at=deadline,
+                         deadline_jalali="x", routed_at=at, decision=RoutingDecision(rule="r", explanation="e")),
+              CaseAnswered(case_id=case_id, tracking_code=code, unit_id=unit, outcome="upheld", answer_fa="پاسخ", legal_grounds="ماده ۱",
+                           answered_at=at + timedelta(hours=48))]
+    envelopes = [wrap(e, f"/hub/{s}") for e, s in zip(events, ("intake", "routing", "followup"))]
+    return [Envelope(**{**e.__dict__, "time": at + timedelta(minutes=i), "traceparent": TRACEPARENT}) for i, e in enumerate(envelopes)]
+
+
+async def get(runtime, path: str, headers: dict | None = None, **params) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.app()), base_url="http://reporting") as client:
+        return await client.get(path, params=params, headers=headers if headers is not None else bearer(Role.national_supervisor))
+
+
+async def dump(runtime) -> dict:
+    tables = ("reporting_case_status", "reporting_case_history", "reporting_case_fact", "reporting_status_change",
+              "reporting_rating_unit_day", "reporting_rating_employee_day", "reporting_rating_unit_month",
+              "reporting_rating_employee_month")
+    async with runtime.engine.connect() as connection:
+        return {t: sorted(map(tuple, (await connection.execute(text(f"SELECT * FROM {t}"))).all()), key=str) for t in tables}
+
+
+def rating(score: int, unit: str = UNIT, employee: str | None = "e-7", day: date = date(2026, 11, 25), **aspects) -> RatingSubmitted:
+    return RatingSubmitted(rating_id=uuid.uuid4(), unit_id=unit, employee_id=employee, score=score,
+                           aspects=Aspects(**{"respect": score, **aspects}), rated_on=day)
+
+
+async def test_rebuild_from_the_same_events_gives_identical_tables(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    events = [e for n in range(1, 4) for e in case_events(n)] + [wrap(rating(s), "/hub/intake") for s in (3, 4, 5)]
+    await deliver(runtime, *events, *events[:2])  # a redelivery changes nothing
+    before = await dump(runtime)
+    assert len(before["reporting_case_fact"]) == 3 and before["reporting_rating_unit_day"][0][2] == 3
+    assert before["reporting_rating_unit_month"] == [(UNIT, "2026-11-22", 3, 12, 3, 12, 0, 0, 0, 0, 0, 0)]  # Azar 1405 starts 22 Nov
+    await clear(runtime)
+    assert not (await dump(runtime))["reporting_case_fact"]
+    await deliver(runtime, *events)
+    assert await dump(runtime) == before
+
+
+async def test_monthly_report_counts_times_and_ranks_and_exports(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    late = uuid.uuid4()
+    events = [e for n in range(1, 11) for e in case_events(n, late=n > 8)]
+    await deliver(runtime, *events, CaseReopened(case_id=events[0].data.case_id, tracking_code=events[0].data.tracking_code,
+                                                 reopenings=1, reopened_at=AZAR_1405 + timedelta(days=3)))
+    body = (await get(runtime, "/api/v1/reports/cases", period="1405-09", unit="labour/tehran", group_by="unit")).json()
+    totals = body["totals"]
+    assert totals["received"] == 10 and totals["answered"] == 10 and totals["overdue"] == 2 and totals["on_time_rate"] == 0.8
+    assert totals["response_hours_median"] == 48.0 and totals["reopen_rate"] == 0.1 and late
+    assert body["groups"][0]["key"] == "labour/tehran/rey" and body["ranking"][0]["key"] == UNIT
+    assert body["top_topics"][0] == {"topic_id": "employment", "cases": 10, "previous": 0, "change": 10}
+    assert (await get(runtime, "/api/v1/reports/cases", period="1405-09", min_cases=11)).json()["ranking"] == []
+    for period in ("1405-Q3", "1405-H2", "1405"):
+        assert (await get(runtime, "/api/v1/reports/cases", period=period)).json()["totals"]["received"] == 10
+    ranged = await get(runtime, "/api/v1/reports/cases", **{"from": "1405-09-01", "to": "1405-09-03"})
+    assert ranged.json()["totals"]["received"] == 0
+    csv = await get(runtime, "/api/v1/reports/cases", period="1405-09", group_by="kind", format="csv")
+    assert csv.headers["content-type"].startswith("text/csv") and "دریافتی" in csv.content.decode("utf-8-sig")
+    xlsx = await get(runtime, "/api/v1/reports/cases", period="1405-09", format="xlsx")
+    assert load_workbook(io.BytesIO(xlsx.content)).active["B1"].value == "دریافتی"
+
+
+@pytest.mark.parametrize("params,code", [
+    ({"period": "1405-13"}, "unknown_period"), ({"period": "1405-Q5"}, "unknown_period"), ({"period": "last-month"}, "unknown_period"),
+    ({"from": "1405-06-31", "to": "1405-01-01"}, "inverted_range"), ({"from": "1405-07-31", "to": "1405-08-01"}, "unknown_date"),
+    ({"period": "1405-09", "unit": "labour/nowhere"}, "unknown_unit"), ({}, "missing_period")])
+async def test_bad_input_gets_a_reason(tmp_path, params, code) -> None:
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    response = await get(runtime, "/api/v1/reports/cases", **params)
+    assert response.status_code == 422 and response.json()["error"]["code"] == code and response.json()["error"]["message_fa"]
+
+
+async def test_reports_are_within_the_callers_subtree(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    outside = await get(runtime, "/api/v1/reports/cases", bearer(Role.provincial_supervisor, "labour/isfahan"), period="1405", unit="labour/tehran")
+    assert outside.status_code == 403
+    own = await get(runtime, "/api/v1/reports/cases", bearer(Role.unit_responder, "labour/tehran"), period="1405")
+    assert own.status_code == 200 and own.json()["unit"] == "labour/tehran"
+
+
+async def test_satisfaction_drills_down_hides_small_groups_and_links_on_time_rate(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    other = "labour/tehran/shemiranat/performance-office"
+    await deliver(runtime, *[e for n in range(1, 3) for e in case_events(n)],
+                  *[rating(s) for s in (5, 4, 5, 4, 5, 3)], *[rating(2, unit=other, employee=None)] * 2,
+                  *[rating(1, day=date(2026, 10, 25)) for _ in range(5)])
+    body = (await get(runtime, "/api/v1/satisfaction", unit="labour/tehran", period="1405-09")).json()
+    groups = {g["key"]: g for g in body["groups"]}
+    assert groups["labour/tehran/shemiranat"] == {"key": "labour/tehran/shemiranat", "hidden": "too few", "ratings": None, "average": None,
+                                                  "aspects": None, "previous_average": None, "trend": None, "on_time_rate": None}
+    rey = groups["labour/tehran/rey"]
+    assert rey["ratings"] == 6 and rey["average"] == 4.333 and rey["previous_average"] == 1.0 and rey["on_time_rate"] == 1.0
+    assert body["total"]["ratings"] == 8
+    national = (await get(runtime, "/api/v1/satisfaction", period="1405-09")).json()
+    assert [g["key"] for g in national["groups"]] == ["labour"]
+    staff = await get(runtime, "/api/v1/satisfaction", bearer(Role.office_manager, UNIT), unit=UNIT, period="1405-09", by="employee")
+    assert staff.json()["groups"][0]["key"] == f"{UNIT}#e-7"
+    machine = await get(runtime, "/api/v1/satisfaction", bearer(Role.presidential_centre), period="1405-09", by="employee")
+    assert machine.status_code == 403
+
+
+async def test_conduct_hotspots_rate_per_hundred_cases(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    await deliver(runtime, *[e for n in range(1, 11) for e in case_events(n, topic="staff-conduct" if n <= 3 else "employment",
+                                                                          about="e-9" if n == 4 else None)])
+    body = (await get(runtime, "/api/v1/reports/conduct", period="1405-09")).json()
+    assert body["hotspots"] == [{"unit_id": UNIT, "cases": 10, "conduct_cases": 4, "rate_per_100": 40.0}]
+    assert body["employees"] == [{"employee_id": "e-9", "unit_id": UNIT, "conduct_cases": 1}]
+
+
+async def test_change_feed_pages_and_resumes_in_order_within_the_subtree(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    first = case_events(1)
+    await deliver(runtime, *first, *case_events(2, unit="labour/isfahan/performance-office"))
+    seen, cursor = [], None
+    while True:
+        page = (await get(runtime, "/api/v1/changes", bearer(Role.presidential_centre), limit=2, **({"cursor": cursor} if cursor else {}))).json()
+        seen += [(c["tracking_code"], c["status"]) for c in page["changes"]]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            break
+    assert seen == [("00000000001", "registered"), ("00000000001", "referred"), ("00000000001", "answered"),
+                    ("00000000002", "registered"), ("00000000002", "referred"), ("00000000002", "answered")]
+    await deliver(runtime, CaseTransferred(case_id=first[0].data.case_id, tracking_code="00000000001", from_unit=UNIT, unit_id=UNIT,
+                                           unit_name="x", agency="labour", transfers=1, deadline_at=AZAR_1405, reason="r", by="p",
+                                           transferred_at=AZAR_1405))
+    more = (await get(runtime, "/api/v1/changes", bearer(Role.presidential_centre), cursor=cursor)).json()
+    assert [c["status"] for c in more["changes"]] == ["referred"]
+    scoped = (await get(runtime, "/api/v1/changes", bearer(Role.provincial_supervisor, "labour/isfahan"))).json()
+    assert {c["tracking_code"] for c in scoped["changes"]} == {"00000000002"}
+    assert (await get(runtime, "/api/v1/changes", cursor="garbage!")).status_code == 422
+
+
+async def test_timeline_names_service_time_and_trace(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    events = case_events(1)
+    await deliver(runtime, *events)
+    for ref in (str(events[0].data.case_id), "00000000001"):
+        body = (await get(runtime, f"/api/v1/cases/{ref}/timeline", bearer(Role.expert, "labour/tehran"))).json()
+        assert [e["service"] for e in body["events"]] == ["/hub/intake", "/hub/routing", "/hub/followup"]
+        assert body["events"][0]["trace_url"] == "http://localhost:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736"
+        assert body["events"][0]["at_jalali"].startswith("1405/09/04")
+    assert (await get(runtime, "/api/v1/cases/00000000001/timeline", bearer(Role.expert, "labour/isfahan"))).status_code == 403
+    assert (await get(runtime, f"/api/v1/cases/{uuid.uuid4()}/timeline")).status_code == 404
+
+
+def test_split_takes_whole_jalali_months_and_leaves_the_edges_by_day() -> None:
+    # 1405-06-20 .. 1405-09-10: Shahrivar partly, Mehr and Aban whole, Azar partly
+    months, days = satisfaction.split(date(2026, 9, 11), date(2026, 12, 1))
+    assert months == [date(2026, 9, 23), date(2026, 10, 23)]
+    assert days == [(date(2026, 9, 11), date(2026, 9, 22)), (date(2026, 11, 22), date(2026, 12, 1))]
+    year = satisfaction.split(date(2026, 3, 21), date(2027, 3, 20))  # 1405, whole
+    assert len(year[0]) == 12 and year[0][0] == date(2026, 3, 21) and year[0][-1] == date(2027, 2, 20) and year[1] == []
+    assert satisfaction.split(date(2026, 11, 25), date(2026, 11, 25)) == ([], [(date(2026, 11, 25), date(2026, 11, 25))])
+
+
+async def test_satisfaction_from_month_rows_equals_the_sum_of_day_rows(tmp_path, monkeypatch) -> None:
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    other = "labour/tehran/shemiranat/performance-office"
+    ratings, start = [], date(2026, 6, 1)  # 11 Khordad 1405 .. 29 Azar 1405: partial and whole months, both units
+    for n in range(200):
+        day = start + timedelta(days=(n * 7) % 201)
+        ratings.append(rating(1 + n % 5, unit=(UNIT, other)[n % 3 == 0], employee=(None, "e-1", "e-2")[n % 3], day=day,
+                              speed=(None, 1 + n % 4)[n % 2], conduct=1 + (n * 3) % 5))
+    await deliver(runtime, *ratings)
+    queries = [{"from": "1405-06-20", "to": "1405-09-10"}, {"from": "1405-07-01", "to": "1405-08-30"},
+               {"from": "1405-05-15", "to": "1405-05-16"}, {"from": "1405-04-03", "to": "1405-09-29"},
+               {"period": "1405-08"}, {"period": "1405-Q3"}, {"period": "1405-H2"}, {"period": "1405"}]
+    staff = bearer(Role.national_supervisor)
+    answers = {}
+    for use_rollup in (True, False):
+        monkeypatch.setattr(satisfaction, "USE_ROLLUP", use_rollup)
+        answers[use_rollup] = [(await get(runtime, "/api/v1/satisfaction", staff, unit=unit, by=by, **query)).json()
+                               for query in queries for unit in ("national", "labour/tehran", UNIT)
+                               for by in ("unit", "employee")]
+    assert answers[True] == answers[False]
+    assert sum(1 for answer in answers[True] if answer["total"].get("ratings")) > 20  # the comparison covers real figures
+    assert any(answer["total"].get("trend") is not None for answer in answers[True])

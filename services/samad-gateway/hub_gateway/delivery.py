@@ -1,0 +1,111 @@
+"""Outbound delivery: the persistent queue (`gateway_delivery`) drained in order per external case.
+
+Each round takes, for every external case, only its oldest pending update (a case's next update waits
+for the previous one) whose time has come, and pushes it through the remote's adapter: a few quick
+attempts (tenacity, exponential back-off with jitter); if they all fail the row waits for a later round,
+further off each time (the same back-off, by the row's attempt count). An open circuit skips the
+remote entirely. A final refusal (4xx) marks the row `refused` and lets the case move on. Rows survive
+restarts: a crash after the push but before the mark sends the update again with the same `update_id`,
+which the remote acknowledges as a repeat.
+"""
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import col, select
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from hub_gateway.breaker import CircuitOpen
+from hub_gateway.contract import StatusUpdate
+from hub_gateway.mapping import RemoteMapping
+from hub_gateway.models import Delivery
+from hub_gateway.remotes import Refused, Remote, Unavailable
+from hub_gateway.settings import GatewaySettings
+from hub_shared.db import SessionFactory
+from hub_shared.jalali import as_utc
+
+log = logging.getLogger(__name__)
+
+
+class Deliverer:
+    def __init__(self, sessions: SessionFactory, remotes: Mapping[str, Remote], mappings: Mapping[str, RemoteMapping],
+                 settings: GatewaySettings) -> None:
+        self._sessions = sessions
+        self._remotes = remotes
+        self._mappings = mappings
+        self._settings = settings
+        self._wait = wait_exponential_jitter(initial=settings.retry_initial_seconds, max=settings.retry_max_seconds)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbound delivery round failed; trying again after a pause")
+            await asyncio.sleep(self._settings.delivery_poll_seconds)
+
+    async def deliver_due(self) -> int:
+        """One round; return how many updates were delivered."""
+        delivered = 0
+        for row in await self._heads():
+            remote = self._remotes.get(row.remote)
+            if remote is None or remote.breaker.state == "open":
+                continue
+            delivered += await self._deliver(remote, row)
+        return delivered
+
+    async def _heads(self) -> list[Delivery]:
+        async with self._sessions() as session:
+            pending = (await session.exec(select(Delivery).where(Delivery.state == "pending").order_by(col(Delivery.sequence)))).all()
+        now, heads = datetime.now(UTC), {}
+        for row in pending:
+            heads.setdefault((row.remote, row.external_id), row)
+        return [row for row in heads.values() if as_utc(row.next_attempt_at) <= now]
+
+    async def _deliver(self, remote: Remote, row: Delivery) -> int:
+        update = self.update_of(row)
+        retrying = AsyncRetrying(stop=stop_after_attempt(self._settings.retry_attempts), wait=self._wait,
+                                 retry=retry_if_exception_type(Unavailable), reraise=True)
+        tries = 0
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    tries += 1
+                    await remote.push_update(update)
+        except Refused as refusal:
+            await self._mark(row, tries, state="refused", error=str(refusal))
+            log.error("update %s of %s:%s refused for good: %s", row.sequence, row.remote, row.external_id, refusal)
+            return 0
+        except (Unavailable, CircuitOpen) as failure:
+            await self._mark(row, tries, error=str(failure))
+            log.warning("update %s of %s:%s not delivered yet: %s", row.sequence, row.remote, row.external_id, failure)
+            return 0
+        await self._mark(row, tries, state="delivered")
+        log.info("update %s (%s) of %s:%s delivered", row.sequence, row.status, row.remote, row.external_id)
+        return 1
+
+    def update_of(self, row: Delivery) -> StatusUpdate:
+        mapping = self._mappings[row.remote]
+        return StatusUpdate(update_id=row.update_id, sequence=row.sequence, external_id=row.external_id,
+                            status=mapping.remote_status(row.status), **row.payload)
+
+    async def _mark(self, row: Delivery, tries: int, state: str = "pending", error: str | None = None) -> None:
+        async with self._sessions() as session, session.begin():
+            stored = await session.get(Delivery, row.id)
+            stored.attempts += tries
+            stored.state, stored.last_error = state, (error or None) and error[:500]
+            now = datetime.now(UTC)
+            if state == "delivered":
+                stored.delivered_at = now
+            elif state == "pending":
+                stored.next_attempt_at = now + timedelta(seconds=self.backoff(stored.attempts))
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds until the next round for a row that has failed `attempts` times: exponential, jittered, capped."""
+        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})
+        state.attempt_number = max(1, attempts)
+        return self._wait(state)
