@@ -57,6 +57,21 @@ def wait_for_status(hub: Stack, tracking_code: str, status: str, history: int = 
     return poll()
 
 
+def wait_for_tracking(hub: Stack, query: dict, status: str, seconds: float = 20) -> dict:
+    """What the citizen sees in intake, which follows the bus on its own consumer and may trail reporting."""
+    @retry(stop=stop_after_delay(seconds), wait=wait_fixed(0.1), retry=retry_if_exception_type((NotYet, httpx.HTTPError)), reraise=True)
+    def poll() -> dict:
+        response = httpx.post(f"{hub.url('intake')}/api/v1/cases/track", json=query, timeout=5)
+        if response.status_code != 200:
+            raise NotYet(f"tracking {query['tracking_code']}: HTTP {response.status_code} {response.text}")
+        body = response.json()
+        if body["status"] != status:
+            raise NotYet(f"{query['tracking_code']} is {body['status']} in intake")
+        return body
+
+    return poll()
+
+
 def spans(hub: Stack) -> list[dict]:
     found = []
     for path in (hub.data_dir / "traces").glob("*.jsonl"):

@@ -11,7 +11,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 from hub_shared.auth import Role
 from hub_shared.testing import bearer, random_national_id
 
-from tests.e2e.helpers import staff_headers, files_text, log_lines, read_all, spans, submit, submission, wait_for_status
+from tests.e2e.helpers import staff_headers, files_text, log_lines, read_all, spans, submit, submission, wait_for_status, wait_for_tracking
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 
@@ -67,8 +67,7 @@ def test_personal_data_stays_out_of_logs_traces_and_the_bus(hub) -> None:
     wait_for_status(hub, registration["tracking_code"], "referred", history=3)
     intake = hub.url("intake")
     for identifier in ({"national_id": person["national_id"]}, {"phone": person["phone"]}):
-        tracked = httpx.post(f"{intake}/api/v1/cases/track", json={"tracking_code": registration["tracking_code"], **identifier})
-        assert tracked.status_code == 200, tracked.text
+        wait_for_tracking(hub, {"tracking_code": registration["tracking_code"], **identifier}, "referred")
     expert = bearer(Role.expert, "labour/khorasan-razavi/mashhad/performance-office")
     revealed = httpx.get(f"{intake}/api/v1/cases/{registration['case_id']}/complainant", headers=expert,
                          params={"purpose": "calling the complainant about missing documents"})
@@ -86,14 +85,7 @@ def test_the_citizen_tracks_the_case_through_intake_as_it_moves(hub) -> None:
     registration = submit(hub, national_id=national_id)
     wait_for_status(hub, registration["tracking_code"], "referred", history=3)
     query = {"tracking_code": registration["tracking_code"], "national_id": national_id}
-
-    @retry(stop=stop_after_delay(20), wait=wait_fixed(0.1), retry=retry_if_exception_type(AssertionError), reraise=True)
-    def referred() -> dict:
-        body = httpx.post(f"{hub.url('intake')}/api/v1/cases/track", json=query).json()
-        assert body["status"] == "referred", body
-        return body
-
-    body = referred()
+    body = wait_for_tracking(hub, query, "referred")
     assert body["unit_name"] == "واحد رسیدگی به شکایات شهرستان مشهد" and body["deadline_jalali"].startswith("14")
 
     @retry(stop=stop_after_delay(20), wait=wait_fixed(0.2), retry=retry_if_exception_type((AssertionError, OSError)), reraise=True)
