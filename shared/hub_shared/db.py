@@ -1,5 +1,8 @@
 """Database engines (SQLite for the embedded default, PostgreSQL in production) and migrations."""
 
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -51,6 +54,19 @@ def migrate(url: str, script_location: Path) -> None:
     config.set_main_option("script_location", str(script_location))
     config.set_main_option("sqlalchemy.url", sync_url(url))
     command.upgrade(config, "head")
+
+
+@asynccontextmanager
+async def sole_worker(sessions: SessionFactory, name: str) -> AsyncIterator[bool]:
+    """Yield whether this process is the only one doing `name` right now, across replicas: a PostgreSQL
+    advisory lock held in an open transaction for the body's duration, released when it ends (or when
+    the connection dies with the process). On SQLite one process owns the file, so the answer is yes."""
+    async with sessions() as session, session.begin():
+        if is_sqlite(str(session.bind.url)):
+            yield True
+            return
+        locked = await session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": zlib.crc32(name.encode())})
+        yield bool(locked.scalar())
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -6,7 +6,8 @@ attempts (tenacity, exponential back-off with jitter); if they all fail the row 
 further off each time (the same back-off, by the row's attempt count). An open circuit skips the
 remote entirely. A final refusal (4xx) marks the row `refused` and lets the case move on. Rows survive
 restarts: a crash after the push but before the mark sends the update again with the same `update_id`,
-which the remote acknowledges as a repeat.
+which the remote acknowledges as a repeat. With several replicas one delivers at a time (a PostgreSQL
+advisory lock held for the round), so two never push the same case's updates side by side, out of order.
 """
 
 import asyncio
@@ -23,7 +24,7 @@ from hub_gateway.mapping import RemoteMapping
 from hub_gateway.models import Delivery
 from hub_gateway.remotes import Refused, Remote, Unavailable
 from hub_gateway.settings import GatewaySettings
-from hub_shared.db import SessionFactory
+from hub_shared.db import SessionFactory, sole_worker
 from hub_shared.jalali import as_utc
 
 log = logging.getLogger(__name__)
@@ -49,13 +50,16 @@ class Deliverer:
             await asyncio.sleep(self._settings.delivery_poll_seconds)
 
     async def deliver_due(self) -> int:
-        """One round; return how many updates were delivered."""
+        """One round; return how many updates were delivered (0 when another replica holds the round)."""
         delivered = 0
-        for row in await self._heads():
-            remote = self._remotes.get(row.remote)
-            if remote is None or remote.breaker.state == "open":
-                continue
-            delivered += await self._deliver(remote, row)
+        async with sole_worker(self._sessions, "gateway:delivery") as alone:
+            if not alone:
+                return 0
+            for row in await self._heads():
+                remote = self._remotes.get(row.remote)
+                if remote is None or remote.breaker.state == "open":
+                    continue
+                delivered += await self._deliver(remote, row)
         return delivered
 
     async def _heads(self) -> list[Delivery]:
