@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub_cli.dlq import replay_sync
+from hub_cli.outbox import outbox_app
 from hub_cli.trace import trace
 from hub_shared.auth import AuthSettings, Role, Scope, mint
 from hub_cli.stack import SERVICES, SIMULATORS, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled, start_broker
@@ -222,6 +223,7 @@ def schemas(out: Path = typer.Option(Path("docs/schemas"), help="Folder to write
 
 
 app.command("trace")(trace)
+app.add_typer(outbox_app, name="outbox")
 
 if __name__ == "__main__":
     app()

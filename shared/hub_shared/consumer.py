@@ -5,6 +5,12 @@ transaction (inbox claim + effect + outbox rows). If that transaction fails, eac
 on its own (tenacity, bounded), and one that still fails goes to the DLQ with the error, so the
 partition moves on. Offsets are committed only after the batch's effects are durable; if the DLQ
 itself cannot be reached the batch is not acknowledged and comes back.
+
+Order per case survives a dead letter: once an event of a case (the record key) fails for good, the
+group holds that case (`consumer_hold`), and its later events follow the failed one into the DLQ
+instead of being applied ahead of it. When the failed event comes back (`hub dlq-replay`, after the
+fix) and is applied, the hold is lifted, and the replayed events behind it apply in their order.
+Other cases are never held up.
 """
 
 import asyncio
@@ -12,6 +18,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -20,8 +27,10 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
+from sqlalchemy import delete
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 
@@ -37,6 +46,27 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub.consumer")
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+class HeldCase(SQLModel, table=True):
+    """A case whose events this consumer group holds back, because `first_event_id` was dead-lettered."""
+
+    __tablename__ = "consumer_hold"
+
+    consumer: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=128)
+    first_event_id: str = Field(max_length=64)
+    held_since: datetime
+    reason: str = Field(max_length=500)
+
+
+class HeldBack(Exception):
+    """An event not applied because an earlier event of its case is in the DLQ."""
+
+    def __init__(self, first_event_id: str) -> None:
+        super().__init__(f"held behind event {first_event_id} of the same case, which is in the dead-letter topic; "
+                         f"replay that one first")
+        self.first_event_id = first_event_id
 
 
 @dataclass
@@ -78,6 +108,11 @@ def _event_type(record: ConsumerRecord) -> str | None:
         if name == "ce_type":
             return value.decode(errors="replace")
     return None
+
+
+def _key(record: ConsumerRecord) -> str | None:
+    """The case a record belongs to: every hub event is keyed by its case (or unit) id."""
+    return record.key.decode(errors="replace")[:128] if record.key else None
 
 
 async def _tolerant_parser(records: tuple[ConsumerRecord, ...], original: Callable) -> Any:
@@ -123,16 +158,59 @@ class BatchConsumer:
                 await self._dead_letter(record, exc, attempts=1)
         if not parsed:
             return
+        holds = await self._holds({key for record, _ in parsed if (key := _key(record))})
+        ready, releasing = [], set()
+        for record, envelope in parsed:
+            key = _key(record)
+            if key in holds and key not in releasing:
+                if holds[key] != envelope.id:
+                    await self._dead_letter(record, HeldBack(holds[key]), attempts=0)
+                    continue
+                releasing.add(key)  # the event the case is held behind is back: it and the case's next events apply
+            ready.append((record, envelope))
+        if not ready:
+            return
         try:
             async with self._sessions() as session, session.begin():
-                await self._apply(session, [envelope for _, envelope in parsed])
+                await self._apply(session, [envelope for _, envelope in ready])
+                await self._release(session, sorted(releasing))
         except Exception as exc:
             if is_transient(exc):
                 await self._back_off(exc)
-            log.warning("batch of %d failed; retrying one by one", len(parsed), exc_info=True)
-            for record, envelope in parsed:
-                await self._apply_alone(record, envelope)
+            log.warning("batch of %d failed; retrying one by one", len(ready), exc_info=True)
+            for record, envelope in ready:
+                key = _key(record)
+                if key in holds and holds[key] != envelope.id:  # an earlier event of the case failed in this very batch
+                    await self._dead_letter(record, HeldBack(holds[key]), attempts=0)
+                    continue
+                failure = await self._apply_alone(record, envelope, releases=key in holds)
+                if failure is None:
+                    holds.pop(key, None)
+                elif key is not None:
+                    holds.setdefault(key, envelope.id)
+                    await self._hold(key, holds[key], failure)
         self._sub.after_commit()
+
+    async def _holds(self, keys: set[str]) -> dict[str, str]:
+        """The held cases among `keys`, with the event each is held behind (one query a batch)."""
+        if not keys:
+            return {}
+        async with self._sessions() as session:
+            rows = await session.exec(select(HeldCase).where(HeldCase.consumer == self._sub.group, col(HeldCase.key).in_(keys)))
+            return {row.key: row.first_event_id for row in rows.all()}
+
+    async def _hold(self, key: str, first_event_id: str, error: Exception) -> None:
+        async with self._sessions() as session, session.begin():
+            if await session.get(HeldCase, (self._sub.group, key)) is None:
+                session.add(HeldCase(consumer=self._sub.group, key=key, first_event_id=first_event_id, held_since=datetime.now(UTC),
+                                     reason=f"{type(error).__name__}: {error}"[:500]))
+                log.warning("case %s held for %s behind event %s until it is replayed", key, self._sub.group, first_event_id)
+
+    async def _release(self, session: AsyncSession, keys: list[str]) -> None:
+        """The event a case was held behind came back and applied: its later events may follow."""
+        if keys:
+            await session.execute(delete(HeldCase).where(col(HeldCase.consumer) == self._sub.group, col(HeldCase.key).in_(keys)))
+            log.info("case(s) %s released for %s: the event they were held behind applied", ", ".join(keys), self._sub.group)
 
     def _parse(self, record: ConsumerRecord) -> Envelope:
         headers = {name: value for name, value in record.headers or ()}
@@ -158,7 +236,8 @@ class BatchConsumer:
                 record_processed(session, self._sub.group, envelope)
                 await self._sub.handlers[envelope.type](session, envelope)
 
-    async def _apply_alone(self, record: ConsumerRecord, envelope: Envelope) -> None:
+    async def _apply_alone(self, record: ConsumerRecord, envelope: Envelope, releases: bool = False) -> Exception | None:
+        """Apply one record with bounded retries; dead-letter it if it keeps failing and return the failure."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._settings.consumer_retries),
             wait=wait_exponential_jitter(initial=0.05, max=2),
@@ -169,10 +248,14 @@ class BatchConsumer:
                 with attempt:
                     async with self._sessions() as session, session.begin():
                         await self._apply(session, [envelope])
+                        if releases:
+                            await self._release(session, [_key(record)])
         except Exception as exc:
             if is_transient(exc):
                 await self._back_off(exc)
             await self._dead_letter(record, exc, attempts=self._settings.consumer_retries)
+            return exc
+        return None
 
     async def _back_off(self, error: Exception) -> None:
         """Leave the batch unacknowledged: it is fetched again once the infrastructure is back."""
@@ -191,4 +274,6 @@ class BatchConsumer:
             "hub_dlq_error": f"{type(error).__name__}: {error}"[:2000],
             "hub_dlq_attempts": str(attempts),
         })
+        if isinstance(error, HeldBack):
+            headers["hub_dlq_held_behind"] = error.first_event_id
         await self._broker.publish(record.value or b"", DLQ.name, key=record.key, headers=headers)

@@ -1,14 +1,15 @@
 """The transactional outbox and the inbox (idempotent consumer) tables, shared by every service.
 
 A state change and the events it causes commit in one transaction (`stage`); the relay publishes
-them. A consumer records each processed event id in the same transaction as its effect, so a
+them, or parks a row the broker refuses for good (`parked_at`, `last_error`) until an operator
+releases it. A consumer records each processed event id in the same transaction as its effect, so a
 redelivered event changes nothing.
 """
 
 from datetime import UTC, datetime
 
 from opentelemetry import propagate
-from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary
+from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +28,8 @@ class OutboxMessage(SQLModel, table=True):
     headers: dict = Field(sa_column=Column(JSON(), nullable=False))
     created_at: datetime
     published_at: datetime | None = None
+    parked_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)  # the error's class and message, never the payload
 
 
 class InboxEntry(SQLModel, table=True):
@@ -67,3 +70,26 @@ async def processed_ids(session: AsyncSession, consumer: str, event_ids: list[st
 def record_processed(session: AsyncSession, consumer: str, envelope: Envelope) -> None:
     """Claim `envelope` for `consumer` in this transaction; a concurrent claim fails the commit, never doubles the effect."""
     session.add(InboxEntry(consumer=consumer, event_id=envelope.id, event_type=envelope.type, processed_at=datetime.now(UTC)))
+
+
+async def parked_rows(session: AsyncSession) -> list[OutboxMessage]:
+    """Rows the relay parked, oldest first (`hub outbox parked`)."""
+    return list((await session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.parked_at).is_not(None)).order_by(col(OutboxMessage.id))
+    )).all())
+
+
+async def count_parked(session: AsyncSession) -> int:
+    return (await session.exec(select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.parked_at).is_not(None)))).one()
+
+
+async def release(session: AsyncSession, ids: list[int] | None) -> list[int]:
+    """Clear `parked_at` and `last_error` of the given parked rows (all with None), so the relay retries
+    them in id order. Return the ids released; a row still held behind a parked one is parked again."""
+    query = select(OutboxMessage.id).where(col(OutboxMessage.parked_at).is_not(None))
+    if ids is not None:
+        query = query.where(col(OutboxMessage.id).in_(ids))
+    released = sorted((await session.exec(query)).all())
+    if released:
+        await session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(released)).values(parked_at=None, last_error=None))
+    return released

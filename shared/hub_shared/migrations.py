@@ -38,3 +38,38 @@ def create_messaging_tables() -> None:
         sa.Column("event_type", sa.String(128), nullable=False),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
     )
+
+
+def create_consumer_hold_table() -> None:
+    """The cases a consumer group holds back behind a dead-lettered event (see hub_shared.consumer)."""
+    op.create_table(
+        "consumer_hold",
+        sa.Column("consumer", sa.String(64), primary_key=True),
+        sa.Column("key", sa.String(128), primary_key=True),
+        sa.Column("first_event_id", sa.String(64), nullable=False),
+        sa.Column("held_since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.String(500), nullable=False),
+    )
+
+
+_PENDING = sa.text("published_at IS NULL AND parked_at IS NULL")  # the relay's scan, in id order
+_PARKED = sa.text("parked_at IS NOT NULL")  # the few parked rows: held keys, `hub outbox parked`, readiness count
+
+
+def add_outbox_parking() -> None:
+    """An outbox row the broker refuses for good is parked (`parked_at`, `last_error`) instead of blocking
+    every row after it (see hub_shared.outbox)."""
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("last_error", sa.String(500), nullable=True))
+    op.create_index("ix_outbox_pending", "outbox", ["id"], postgresql_where=_PENDING, sqlite_where=_PENDING)
+    op.create_index("ix_outbox_parked", "outbox", ["topic", "key", "id"], postgresql_where=_PARKED, sqlite_where=_PARKED)
+
+
+def drop_outbox_parking() -> None:
+    """Parked rows become pending again: the older relay retries them."""
+    op.drop_index("ix_outbox_parked", table_name="outbox")
+    op.drop_index("ix_outbox_pending", table_name="outbox")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("last_error")
+        batch.drop_column("parked_at")

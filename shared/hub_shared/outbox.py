@@ -4,24 +4,85 @@ Rows are picked by `published_at IS NULL`, never by an id high-water mark, so a 
 transaction commits late (PostgreSQL hands out ids before commit) is still published. One relay
 per service publishes at a time (a PostgreSQL advisory lock), which keeps per-case order across
 replicas. A crash between publish and mark republishes; consumers drop the copy by event id.
+
+A row the broker refuses for good (too large, topic invalid or not authorised) is parked
+(`parked_at`, `last_error`) instead of blocking every row after it. Later rows of the same topic and
+key are parked behind it, so a case's stream never skips ahead; other keys go on. An operator lists
+and releases parked rows (`hub outbox parked|release`). Any other failure stops the batch at that row
+and the relay retries it.
 """
 
 import asyncio
 import logging
 import zlib
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
+from aiokafka.errors import (
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+)
 from faststream.kafka import KafkaBroker
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, func, text, update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.db import SessionFactory, is_sqlite
-from hub_shared.messaging import OutboxMessage
+from hub_shared.messaging import OutboxMessage, count_parked
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub.outbox")
+
+# Refusals of the record itself or of its topic, which no retry changes. aiokafka marks many more
+# errors `retriable = False`, KafkaTimeoutError (the broker did not answer in time) and ProducerClosed
+# among them; those say nothing about the row, so they stop the batch and the relay retries it.
+REFUSED_FOR_GOOD = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError,
+                    InvalidTopicError, TopicAuthorizationFailedError)
+ERROR_CHARS = 500
+
+
+def refused_for_good(error: BaseException) -> bool:
+    return isinstance(error, REFUSED_FOR_GOOD)
+
+
+class RelayPass(NamedTuple):
+    published: int
+    parked: int
+
+
+@dataclass
+class _Batch:
+    """One pass over pending rows: what the broker took, what is parked and why, where it stopped."""
+
+    held: dict[tuple[str, str], int]  # (topic, key) -> the parked row later rows of that key wait behind
+    acknowledged: list[OutboxMessage] = field(default_factory=list)
+    parked: list[tuple[OutboxMessage, str]] = field(default_factory=list)
+    stop: tuple[OutboxMessage, BaseException] | None = None  # the first row that failed for a reason a retry may cure
+
+    def held_behind(self, row: OutboxMessage) -> int | None:
+        behind = self.held.get((row.topic, row.key))
+        return behind if behind is not None and behind < row.id else None
+
+    def refuse(self, row: OutboxMessage, error: BaseException) -> None:
+        self.parked.append((row, f"{type(error).__name__}: {error}"[:ERROR_CHARS]))
+        self.held.setdefault((row.topic, row.key), row.id)
+
+    def hold(self, row: OutboxMessage, behind: int) -> None:
+        self.parked.append((row, f"held behind row {behind} (same topic and key), which the broker refused"))
+
+    def fail(self, row: OutboxMessage, error: BaseException) -> None:
+        if self.stop is None or row.id < self.stop[0].id:
+            self.stop = (row, error)
+
+    def published(self) -> list[OutboxMessage]:
+        """Acknowledged rows before the stop; those after it go again (consumers drop the copy by event id)."""
+        return [row for row in self.acknowledged if self.stop is None or row.id < self.stop[0].id]
 
 
 class OutboxRelay:
@@ -29,6 +90,7 @@ class OutboxRelay:
                  batch_size: int, poll_seconds: float, retention: timedelta = timedelta(days=7)) -> None:
         self._broker = broker
         self._sessions = sessions
+        self._service = service
         self._lock_id = zlib.crc32(f"outbox:{service}".encode())
         self._use_advisory_lock = not is_sqlite(database_url)
         self._batch_size = batch_size
@@ -57,7 +119,7 @@ class OutboxRelay:
         last_purge = datetime.now(UTC)
         while True:
             try:
-                published = await self.publish_pending()
+                done = sum(await self.relay_batch())
                 if datetime.now(UTC) - last_purge > timedelta(hours=1):
                     await self.purge_published()
                     last_purge = datetime.now(UTC)
@@ -65,9 +127,9 @@ class OutboxRelay:
                 raise
             except Exception:
                 log.exception("outbox relay failed; retrying after a pause")
-                published = 0
+                done = 0
                 await asyncio.sleep(1)
-            if published < self._batch_size:
+            if done < self._batch_size:
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
                 except TimeoutError:
@@ -75,48 +137,71 @@ class OutboxRelay:
                 self._wake.clear()
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unpublished rows; return how many were published."""
+        """Publish one batch of pending rows; return how many were published."""
+        return (await self.relay_batch()).published
+
+    async def relay_batch(self) -> RelayPass:
+        """Publish one batch of pending rows in id order, parking those the broker refuses for good."""
         async with self._sessions() as session, session.begin():
             if self._use_advisory_lock:
                 locked = await session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": self._lock_id})
                 if not locked.scalar():
-                    return 0
+                    return RelayPass(0, 0)
             rows = (await session.exec(
-                select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None))
+                select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None), col(OutboxMessage.parked_at).is_(None))
                 .order_by(col(OutboxMessage.id)).limit(self._batch_size)
             )).all()
             if not rows:
-                return 0
-            sent = await self._send_in_order(rows)
+                return RelayPass(0, 0)
+            batch = await self._send_in_order(rows, await _parked_keys(session, rows))
+            sent = batch.published()
             if sent:
                 await session.execute(
                     update(OutboxMessage).where(col(OutboxMessage.id).in_([row.id for row in sent]))
                     .values(published_at=datetime.now(UTC))
                 )
-            return len(sent)
+            self._park(batch.parked)
+            return RelayPass(len(sent), len(batch.parked))
 
-    async def _send_in_order(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-        """Send rows in id order; return the prefix the broker acknowledged. A row that fails stops
-        the batch there, so later rows (possibly of the same case) are not published before it."""
-        pending: list[tuple[OutboxMessage, asyncio.Future]] = []
-        failure: Exception | None = None
+    async def _send_in_order(self, rows: list[OutboxMessage], held: dict[tuple[str, str], int]) -> _Batch:
+        """Send rows in id order. A row refused for good is parked and its key held; any other failure
+        stops the batch there, so later rows (possibly of the same case) are not published before it."""
+        batch = _Batch(held)
+        in_flight: list[tuple[OutboxMessage, asyncio.Future]] = []
         for row in rows:
+            if (behind := batch.held_behind(row)) is not None:
+                batch.hold(row, behind)
+                continue
             try:
-                pending.append((row, await self._send(row)))
-            except Exception as exc:
-                failure = exc
-                break
-        results = await asyncio.gather(*(future for _, future in pending), return_exceptions=True)
-        sent = []
-        for (row, _), result in zip(pending, results):
-            if isinstance(result, BaseException):
-                failure = failure or result
-                break
-            sent.append(row)
-        if failure is not None:
+                in_flight.append((row, await self._send(row)))
+            except Exception as error:
+                if not refused_for_good(error):
+                    batch.fail(row, error)
+                    break
+                batch.refuse(row, error)
+        results = await asyncio.gather(*(future for _, future in in_flight), return_exceptions=True)
+        for (row, _), result in zip(in_flight, results):
+            if not isinstance(result, BaseException):
+                batch.acknowledged.append(row)
+                if (behind := batch.held_behind(row)) is not None:
+                    log.warning("outbox row %s to %s (key %s) was in flight when the broker refused row %s of the same key; "
+                                "it was delivered ahead of that row", row.id, row.topic, row.key, behind)
+            elif refused_for_good(result):
+                batch.refuse(row, result)
+            else:
+                batch.fail(row, result)
+        if batch.stop is not None:
+            row, error = batch.stop
             log.error("outbox row %s to %s not published (%s: %s); it and later rows will be retried",
-                      rows[len(sent)].id, rows[len(sent)].topic, type(failure).__name__, failure)
-        return sent
+                      row.id, row.topic, type(error).__name__, error)
+        return batch
+
+    def _park(self, parked: list[tuple[OutboxMessage, str]]) -> None:
+        now = datetime.now(UTC)
+        for row, reason in parked:
+            row.parked_at, row.last_error = now, reason
+            log.error("outbox row %s to %s (key %s) parked: %s. Once the cause is fixed: hub outbox release --service %s --id %s",
+                      row.id, row.topic, row.key, reason, self._service, row.id)
 
     async def _send(self, row: OutboxMessage) -> asyncio.Future:
         parent = propagate.extract(row.headers)
@@ -133,3 +218,19 @@ class OutboxRelay:
         cutoff = datetime.now(UTC) - self._retention
         async with self._sessions() as session, session.begin():
             await session.execute(delete(OutboxMessage).where(col(OutboxMessage.published_at) < cutoff))
+
+    async def parked_count(self) -> int:
+        async with self._sessions() as session:
+            return await count_parked(session)
+
+
+async def _parked_keys(session: AsyncSession, rows: list[OutboxMessage]) -> dict[tuple[str, str], int]:
+    """The first parked row of each (topic, key) among `rows`: later rows of that key wait behind it."""
+    keys = {(row.topic, row.key) for row in rows}
+    found = await session.exec(
+        select(OutboxMessage.topic, OutboxMessage.key, func.min(OutboxMessage.id))
+        .where(col(OutboxMessage.parked_at).is_not(None), col(OutboxMessage.key).in_({key for _, key in keys}))
+        .group_by(col(OutboxMessage.topic), col(OutboxMessage.key))
+    )
+    return {(topic, key): first for topic, key, first in found.all() if (topic, key) in keys}
+

@@ -145,7 +145,9 @@ class Runtime:
             checks = {"database": await _check(db.ping(self.engine)), "broker": await _check(self._ping_broker()),
                       "outbox_relay": "ok" if self.relay.running else "failed: the relay task stopped"}
             ok = all(value == "ok" for value in checks.values())
-            return JSONResponse(status_code=200 if ok else 503, content={"status": "ready" if ok else "not ready", "checks": checks})
+            parked = await self._parked_rows() if checks["database"] == "ok" else None
+            return JSONResponse(status_code=200 if ok else 503, content={"status": "ready" if ok else "not ready", "checks": checks,
+                                                                         "outbox": {"parked": parked}})
 
         @router.get("/asyncapi.json")
         async def asyncapi() -> JSONResponse:
@@ -153,6 +155,13 @@ class Runtime:
             return JSONResponse(content=spec.to_specification().to_jsonable())
 
         return router
+
+    async def _parked_rows(self) -> int | None:
+        """Outbox rows the broker refused for good (`hub outbox parked`): worth an alert, not a reason to be unready."""
+        try:
+            return await asyncio.wait_for(self.relay.parked_count(), timeout=3)
+        except Exception:
+            return None
 
     async def _ping_broker(self) -> None:
         if not await self.broker.ping(timeout=2.0):

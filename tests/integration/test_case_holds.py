@@ -1,0 +1,85 @@
+"""Order per case survives a dead letter, against a real broker, on SQLite and on PostgreSQL: the events of a
+case behind one that failed follow it into the DLQ; other cases go on; a replay after the fix applies the
+failed event and those behind it in their order, and lifts the hold."""
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import select
+
+from hub_cli.dlq import replay
+from hub_routing.app import create_runtime
+from hub_shared.consumer import HeldCase
+from hub_shared.envelope import wrap
+from hub_shared.events import CaseRejected, DeadlineScheduled
+from hub_shared.messaging import OutboxMessage
+from hub_shared.topics import CASES, DLQ
+from tests.integration.test_messaging import consuming, database_url, header, read_topic, send, settings_for  # noqa: F401
+
+pytestmark = pytest.mark.broker
+
+
+def step(case_id: uuid.UUID, name: str) -> CaseRejected:
+    return CaseRejected(case_id=case_id, tracking_code=name, reason_code="test", reason_fa="آزمون", reason_en="test",
+                        rejected_at=datetime.now(UTC))
+
+
+async def test_a_failed_event_holds_its_case_until_replayed_and_then_all_apply_in_order(database_url, kafka_bootstrap, tmp_path) -> None:
+    runtime = create_runtime(settings_for(database_url, kafka_bootstrap, tmp_path))
+    runtime.migrate()
+    broken = {"yes": True}
+    case_a, case_b = uuid.uuid4(), uuid.uuid4()
+    a, b = str(case_a), str(case_b)
+
+    async def effect(session, envelope) -> None:
+        event = envelope.data
+        if (event.case_id, event.tracking_code) == (case_a, "a2") and broken["yes"]:
+            raise RuntimeError("a bug in this version")
+        runtime.stage(session, DeadlineScheduled(case_id=event.case_id, tracking_code=event.tracking_code, unit_id="u",
+                                                 due_at=datetime.now(UTC), scheduled_at=datetime.now(UTC)))
+
+    async def applied() -> dict[str, list[str]]:
+        async with runtime.sessions() as session:
+            rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.topic == CASES.name).order_by(OutboxMessage.id))).all()
+        order: dict[str, list[str]] = {}
+        for row in rows:
+            if row.key in (a, b):  # the group reads the topic from its start: other tests' cases are there too
+                order.setdefault(row.key, []).append(json.loads(row.value)["tracking_code"])
+        return order
+
+    async def wait_for(expected: dict[str, list[str]]) -> dict[str, list[str]]:
+        for _ in range(300):
+            order = await applied()
+            if all(len(order.get(key, [])) >= len(codes) for key, codes in expected.items()):
+                break
+            await asyncio.sleep(0.1)
+        return await applied()
+
+    async with consuming(runtime, effect) as (group, producer):
+        events = [wrap(step(case_a, "a1"), "/test"), wrap(step(case_b, "b1"), "/test"), wrap(step(case_a, "a2"), "/test"),
+                  wrap(step(case_a, "a3"), "/test"), wrap(step(case_b, "b2"), "/test"), wrap(step(case_a, "a4"), "/test")]
+        for envelope in events:
+            await send(producer, envelope)
+        dead = await read_topic(kafka_bootstrap, DLQ.name, lambda r: header(r, "hub_dlq_consumer_group") == group, 3)
+        assert await wait_for({a: ["a1"], b: ["b1", "b2"]}) == {a: ["a1"], b: ["b1", "b2"]}, \
+            "the case behind the failure waits; the other case is not held up"
+        failed, *behind = sorted(dead, key=lambda r: r.offset)
+        assert "a bug in this version" in header(failed, "hub_dlq_error")
+        assert [header(r, "ce_id") for r in behind] == [events[3].id, events[5].id]
+        assert {header(r, "hub_dlq_held_behind") for r in behind} == {events[2].id}
+        async with runtime.sessions() as session:
+            [hold] = (await session.exec(select(HeldCase).where(HeldCase.consumer == group))).all()
+        assert (hold.key, hold.first_event_id) == (a, events[2].id) and "a bug" in hold.reason
+
+        broken["yes"] = False  # the fix is deployed; the operator replays
+        assert await replay(kafka_bootstrap, group=f"replay-{uuid.uuid4().hex[:6]}", only_group=group, report=lambda _: None) == 3
+        assert await wait_for({a: ["a1", "a2", "a3", "a4"]}) == {a: ["a1", "a2", "a3", "a4"], b: ["b1", "b2"]}
+        async with runtime.sessions() as session:
+            assert (await session.exec(select(HeldCase).where(HeldCase.consumer == group))).all() == []
+
+        await send(producer, wrap(step(case_a, "a5"), "/test"))
+        assert (await wait_for({a: ["a1", "a2", "a3", "a4", "a5"]}))[a][-1] == "a5", "the case flows again"
+
