@@ -10,6 +10,11 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+THURSDAY_OFF_NAMES = ("HUB_THURSDAY_OFF", "HUB_ROUTING_THURSDAY_OFF", "HUB_FOLLOWUP_THURSDAY_OFF")
+HOLIDAYS_FILE_NAMES = ("HUB_HOLIDAYS_FILE", "HUB_ROUTING_HOLIDAYS_FILE")
+"""The working calendar's settings (`hub_shared.calendar`): the first name is the one to use; the others are
+still read, from when routing and follow-up each had a calendar of their own."""
+
 
 class KafkaProfile(str, Enum):
     """`production` keeps Kafka-safe group timeouts; `test` lets groups join in about a second."""
@@ -59,6 +64,10 @@ class HubSettings(BaseSettings):
     lookup_misses_allowed: int = Field(10, ge=1, description="Unknown tracking codes one IP may try per 15 minutes")
     outbox_batch_size: int = Field(500, ge=1, le=10000)
     outbox_poll_seconds: float = Field(0.05, gt=0, le=10)
+    thursday_off: bool = Field(True, validation_alias=AliasChoices(*THURSDAY_OFF_NAMES),
+                               description="Whether Thursday is a day off in the standard working week (routing, followup, reporting)")
+    holidays_file: Path | None = Field(None, validation_alias=AliasChoices(*HOLIDAYS_FILE_NAMES), description=(
+        "YAML of days offices close (`add`) and official holidays they work (`remove`); empty: the official holidays only"))
 
     @field_validator("log_level")
     @classmethod
@@ -67,6 +76,11 @@ class HubSettings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("HUB_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @field_validator("holidays_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def effective_database_url(self) -> str:

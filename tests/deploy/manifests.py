@@ -77,6 +77,12 @@ def by_name(docs: list[dict], kind: str) -> dict[str, dict]:
     return {d["metadata"]["name"]: d for d in of_kind(docs, kind)}
 
 
+def config_map(docs: list[dict], name: str) -> dict:
+    """The ConfigMap kustomize generated as `name` (its rendered name adds a hash of its content)."""
+    (found,) = [d for d in of_kind(docs, "ConfigMap") if d["metadata"]["name"].rpartition("-")[0] == name]
+    return found
+
+
 def pod_spec(workload: dict) -> dict:
     return workload["spec"]["template"]["spec"]
 

@@ -5,13 +5,15 @@ The Kubernetes checks run on what `kubectl apply -k` would send for base, dev an
 
 import re
 from importlib import import_module
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+import yaml
 
-from hub_shared.settings import HubSettings, KafkaProfile
+from hub_shared.calendar import HolidayOverrides
+from hub_shared.settings import HOLIDAYS_FILE_NAMES, THURSDAY_OFF_NAMES, HubSettings, KafkaProfile
 from hub_shared.topics import ALL_TOPICS
-from tests.deploy.manifests import K8S, ROOT, RENDERINGS, by_name, load_yaml, of_kind, pod_spec, render
+from tests.deploy.manifests import K8S, ROOT, RENDERINGS, by_name, config_map, load_yaml, of_kind, pod_spec, render
 
 CATALOG = {t.name: t.partitions for t in ALL_TOPICS}
 SERVICES = {  # compose service / k8s suffix -> (import package, port)
@@ -21,6 +23,7 @@ SERVICES = {  # compose service / k8s suffix -> (import package, port)
     "reporting": ("hub_reporting", 8004),
     "samad-gateway": ("hub_gateway", 8005),
 }
+COUNT_WORKING_DAYS = {"routing", "followup", "reporting"}  # the services that read hub_shared.calendar's settings
 TOPIC_REPLICATION = {"base": (3, 2), "dev": (1, 1), "prod": (3, 2)}  # (replicas, min.insync.replicas)
 
 
@@ -86,7 +89,7 @@ def test_kafka_topics_match_the_catalog(rendering):
 @pytest.mark.parametrize("rendering", RENDERINGS)
 def test_every_pod_reads_the_production_kafka_profile(rendering):
     docs = render(rendering)
-    (config,) = of_kind(docs, "ConfigMap")
+    config = config_map(docs, "hub-config")
     assert config["data"]["HUB_KAFKA_PROFILE"] == "production"
     assert config["data"]["HUB_KAFKA_IDEMPOTENT_PRODUCER"] == "true"
     assert config["data"]["HUB_ENVIRONMENT"] == ("development" if rendering == "dev" else "production")
@@ -149,3 +152,36 @@ def test_hpa_never_exceeds_the_partitions_it_consumes(rendering, tmp_path):
         low, high = hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]
         assert low <= deployments[target]["spec"]["replicas"] <= high, target
         assert high <= max(CATALOG[t] for t in consumes), target  # past every topic's partitions a replica has no work
+
+
+def test_the_services_that_count_working_days_are_the_ones_the_manifests_give_the_calendar(tmp_path, monkeypatch):
+    monkeypatch.setenv("HUB_HOLIDAYS_FILE", str(tmp_path / "missing.yaml"))
+    readers = set()
+    for service, (package, _) in SERVICES.items():
+        try:
+            import_module(f"{package}.app").create_runtime(HubSettings(service_name=service, data_dir=tmp_path / service))
+        except SystemExit as stop:
+            assert "HUB_HOLIDAYS_FILE" in str(stop), stop
+            readers.add(service)
+    assert readers == COUNT_WORKING_DAYS
+
+
+@pytest.mark.parametrize("rendering", RENDERINGS)
+def test_every_service_that_counts_working_days_reads_one_calendar(rendering):
+    """One HUB_THURSDAY_OFF and one holidays file, from hub-config and hub-calendar, for every pod of routing,
+    followup and reporting (their migration Jobs build the service too): no pod sets its own."""
+    docs = render(rendering)
+    config, calendar = config_map(docs, "hub-config")["data"], config_map(docs, "hub-calendar")
+    holidays_file = PurePosixPath(config["HUB_HOLIDAYS_FILE"])
+    HolidayOverrides.model_validate(yaml.safe_load(calendar["data"][holidays_file.name]))
+    assert HubSettings(thursday_off=config["HUB_THURSDAY_OFF"]).thursday_off is True
+    for workload in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
+        service = workload["metadata"]["name"].removeprefix("hub-").removesuffix("-migrate")
+        pod = pod_spec(workload)
+        for container in pod["containers"]:
+            own = {e["name"] for e in container.get("env", [])} & {*THURSDAY_OFF_NAMES, *HOLIDAYS_FILE_NAMES}
+            assert not own, f"{workload['metadata']['name']} sets {own} itself; set them in hub-config"
+            if service in COUNT_WORKING_DAYS:
+                mounted = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+                volume = mounted.get(str(holidays_file.parent))
+                assert {"name": volume, "configMap": {"name": calendar["metadata"]["name"]}} in pod["volumes"], workload["metadata"]["name"]

@@ -8,7 +8,8 @@ import pytest
 
 from hub_intake.settings import IntakeSettings
 from hub_shared.auth import AuthSettings
-from tests.deploy.manifests import K8S, ROOT, RENDERINGS, by_name, load_yaml, of_kind, pod_spec, render, rendered_text
+from tests.deploy.manifests import (K8S, ROOT, RENDERINGS, by_name, config_map, load_yaml, of_kind, pod_spec, render,
+                                    rendered_text)
 
 SECRET = "hub-secrets"
 EVERY_SERVICE = {"HUB_AUTH_SIGNING_KEY"}
@@ -61,7 +62,7 @@ def test_dev_overlay_generates_hub_secrets_with_the_development_values():
     assert secret["metadata"]["labels"]["hub/development-only"] == "true"
     values = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert values == DEVELOPMENT_VALUES, "the dev overlay must hold exactly the code's published development values"
-    assert of_kind(docs, "ConfigMap")[0]["data"]["HUB_ENVIRONMENT"] == "development"
+    assert config_map(docs, "hub-config")["data"]["HUB_ENVIRONMENT"] == "development"
 
 
 @pytest.mark.parametrize("rendering", ["base", "prod"])
@@ -71,7 +72,7 @@ def test_base_and_prod_ship_no_secret_value(rendering):
     text = rendered_text(rendering)
     for var, value in DEVELOPMENT_VALUES.items():
         assert value not in text, f"{rendering} contains the development {var}"
-    assert of_kind(docs, "ConfigMap")[0]["data"]["HUB_ENVIRONMENT"] == "production"
+    assert config_map(docs, "hub-config")["data"]["HUB_ENVIRONMENT"] == "production"
 
 
 @pytest.mark.parametrize("folder", ["base", "overlays/prod"])

@@ -60,6 +60,7 @@ def test_the_monthly_case_report_counts_the_cases_and_exports_a_persian_workbook
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     header = [cell.value for cell in sheet[1]]
     assert header[:3] == ["دریافتی", "پاسخ داده‌شده", "دارای تأخیر"] and "گروه" in header
+    assert "میانه زمان پاسخ (روز کاری)" in header and "میانه زمان پاسخ (ساعت)" in header
     key, received = header.index("گروه"), header.index("دریافتی")
     complaints = [row for row in sheet.iter_rows(min_row=2, values_only=True) if row[key] == "complaint"]
     assert complaints and complaints[0][received] >= len(cases)

@@ -1,5 +1,6 @@
 """Follow-up's ladder on PostgreSQL with two replicas: their pollers race over the same due steps, and every
-step still fires exactly once; a step claimed by a replica that died is fired by the other once the lease ends."""
+step still fires exactly once; a step claimed by a replica that died is fired by the other once the lease ends;
+a step whose firing keeps raising ends `failed` after the allowed attempts, whichever replica tried it."""
 
 import asyncio
 import time
@@ -11,10 +12,11 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from hub_followup import firing
 from hub_followup.app import create_runtime
-from hub_followup.clock import WorkingDays
 from hub_followup.firing import PollerSettings, TimerPoller
 from hub_followup.models import Timer
+from hub_shared.calendar import WorkingCalendar
 from hub_shared.events import CaseEscalated, CaseRouted, FollowUpSent, ReminderSent, RoutingDecision, SlaBreached
 from hub_shared.jalali import TEHRAN
 from hub_shared.settings import HubSettings
@@ -89,8 +91,8 @@ async def test_two_replicas_racing_fire_every_step_of_every_case_exactly_once(po
         await deliver(a, *cases)
         clock.at = datetime(2027, 2, 10, 12, 0, tzinfo=TEHRAN)
         small_batches = PollerSettings(claim_batch=20)
-        pollers = [TimerPoller(a, clock, WorkingDays(), small_batches, owner="a"),
-                   TimerPoller(b, clock, WorkingDays(), small_batches, owner="b")]
+        pollers = [TimerPoller(a, clock, WorkingCalendar(), small_batches, owner="a"),
+                   TimerPoller(b, clock, WorkingCalendar(), small_batches, owner="b")]
         started = time.perf_counter()
         fired_by = await asyncio.gather(drain(a, pollers[0], clock), drain(b, pollers[1], clock))
         elapsed = time.perf_counter() - started
@@ -114,8 +116,8 @@ async def test_a_step_claimed_by_a_replica_that_died_is_fired_by_the_other_once(
         await deliver(a, *cases)
         clock.at = DEADLINE + timedelta(hours=1)  # the reminders have passed too: 90 steps due
         lease = PollerSettings(lease_seconds=30, claim_batch=500)
-        dead = TimerPoller(a, clock, WorkingDays(), lease, owner="dead")
-        survivor = TimerPoller(b, clock, WorkingDays(), lease, owner="survivor")
+        dead = TimerPoller(a, clock, WorkingCalendar(), lease, owner="dead")
+        survivor = TimerPoller(b, clock, WorkingCalendar(), lease, owner="survivor")
         claimed = await dead.claim()
         assert len(claimed) == 90
         assert await survivor.fire_due() == 0  # leased to the dead replica
@@ -127,6 +129,42 @@ async def test_a_step_claimed_by_a_replica_that_died_is_fired_by_the_other_once(
         async with a.sessions() as session:
             attempts = (await session.exec(select(Timer.attempts).where(col(Timer.id).in_(claimed)))).all()
         assert set(attempts) == {2}
+    finally:
+        await a.engine.dispose()
+        await b.engine.dispose()
+
+
+async def test_a_step_that_keeps_failing_ends_failed_on_both_replicas_while_the_others_fire(
+        postgres_database: str, tmp_path, monkeypatch) -> None:
+    clock = ManualClock(ROUTED_AT)
+    a, b = replica(postgres_database, tmp_path / "a", clock), replica(postgres_database, tmp_path / "b", clock)
+    try:
+        cases = [routed() for _ in range(10)]
+        broken, real_climb = cases[0].case_id, firing.climb
+
+        def climb(ladder, *rest):
+            if ladder.case_id == broken:
+                raise LookupError("no ladder policy resolves")
+            return real_climb(ladder, *rest)
+
+        monkeypatch.setattr(firing, "climb", climb)
+        await deliver(a, *cases)
+        clock.at = DEADLINE + timedelta(hours=1)  # 3 steps due in each case
+        settings = PollerSettings(max_timer_attempts=2, retry_seconds=1)
+        pollers = [TimerPoller(a, clock, WorkingCalendar(), settings, owner="a"), TimerPoller(b, clock, WorkingCalendar(), settings, owner="b")]
+        assert sum(await asyncio.gather(*(poller.fire_due() for poller in pollers))) == 9 * 3
+        clock.at += timedelta(seconds=1)
+        assert [await poller.claim() for poller in pollers] == [[], []]  # held back for a second: not yet
+        clock.at += timedelta(seconds=1, milliseconds=1)
+        assert sum(await asyncio.gather(*(poller.fire_due() for poller in pollers))) == 0
+        clock.at += timedelta(hours=1)
+        assert [await poller.claim() for poller in pollers] == [[], []]
+
+        async with a.sessions() as session:
+            rows = (await session.exec(select(Timer.status, Timer.attempts, Timer.last_error).where(Timer.case_id == broken))).all()
+        assert sorted(rows) == [("failed", 2, "LookupError: no ladder policy resolves")] * 3
+        steps = await published_steps(a)
+        assert set(steps.values()) == {1} and len(steps) == 9 * 4 and str(broken) not in {case for case, _ in steps}
     finally:
         await a.engine.dispose()
         await b.engine.dispose()

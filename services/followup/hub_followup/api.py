@@ -18,8 +18,9 @@ class TimerView(BaseModel):
     step: str
     unit_id: str
     due_at: datetime
-    status: str
-    attempts: int
+    status: str = Field(description="pending, paused, fired, cancelled, or failed: firing it kept raising and it waits for an operator")
+    attempts: int = Field(description="leases taken to fire it, failed ones included")
+    last_error: str | None = Field(None, description="why it last failed to fire (error class and first line), if it ever did")
 
 
 def router(runtime: Runtime, auth: AuthSettings) -> APIRouter:

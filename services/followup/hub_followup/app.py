@@ -3,12 +3,13 @@
 from pathlib import Path
 
 from hub_followup.api import router
-from hub_followup.clock import Clock, SystemClock, WorkingDays
+from hub_followup.clock import Clock, SystemClock
 from hub_followup.firing import TimerPoller
 from hub_followup.casework import PUBLISHED, CaseWork
 from hub_followup.casework_api import router as casework_router
 from hub_followup.handlers import DeadlineKeeper
-from hub_followup.ladder import LadderSettings, policies
+from hub_followup.ladder import policies
+from hub_shared.calendar import load_calendars
 from hub_shared.consumer import Subscription
 from hub_shared.events import (CaseAnswered, CaseArchived, CaseForwarded, CaseReturned, CaseRouted, CaseTransferred,
                                DeadlineScheduled)
@@ -23,7 +24,9 @@ def create_runtime(settings: HubSettings, clock: Clock | None = None) -> Runtime
     runtime = Runtime(settings, migrations=Path(__file__).parent / "migrations",
                       description="Keeps durable deadline timers for routed cases; follow-ups and escalation build on them.")
     policies()  # a bad ladder policy file stops the service here, naming the file
-    clock, days = clock or SystemClock(), WorkingDays(LadderSettings().thursday_off)
+    # Routing counts a case's deadline on its unit's calendar; CaseRouted does not say which that is, so
+    # the ladder counts on the deployment's standard one, with the same holidays file.
+    clock, days = clock or SystemClock(), load_calendars(settings).default
     keeper = DeadlineKeeper(runtime, clock, days)
     runtime.add_subscription(Subscription(topic=CASES.name, group="followup", handlers={
         CaseRouted.event_type: keeper.on_routed,

@@ -7,9 +7,10 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_followup.clock import Clock, WorkingDays
+from hub_followup.clock import Clock
 from hub_followup.ladder import LIVE, agency_of, first_steps, policies, timer_for
 from hub_followup.models import Ladder, Timer, TimerStatus
+from hub_shared.calendar import WorkingCalendar
 from hub_shared.envelope import Envelope
 from hub_shared.events import CaseForwarded, CaseReopened, CaseRouted, CaseTransferred, DeadlineScheduled
 from hub_shared.jalali import as_utc
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class DeadlineKeeper:
-    def __init__(self, runtime: Runtime, clock: Clock, days: WorkingDays) -> None:
+    def __init__(self, runtime: Runtime, clock: Clock, days: WorkingCalendar) -> None:
         self._runtime, self._clock, self._days = runtime, clock, days
 
     async def on_routed(self, session: AsyncSession, envelope: Envelope) -> None:

@@ -5,7 +5,8 @@ with notice to the unit's superiors, and a final grace → escalation to the par
 agency HQ's performance office, each level with its own grace → a follow-up every few working days until
 there is a result. Each step is a durable timer; firing one stages its events and schedules the next.
 
-The intervals are in working days and come from a policy per agency (`ladder_policies/default.yaml`,
+The intervals are in working days (`hub_shared.calendar`, the deployment's standard week: followup does not
+know which calendar a unit follows) and come from a policy per agency (`ladder_policies/default.yaml`,
 overridden key by key by `ladder_policies/<agency>.yaml`).
 """
 
@@ -23,8 +24,8 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_followup.clock import WorkingDays
 from hub_followup.models import Ladder, Timer, TimerStatus
+from hub_shared.calendar import WorkingCalendar
 from hub_shared.events import CaseEscalated, Event, FollowUpSent, ReminderSent, SlaBreached
 from hub_shared.jalali import as_utc
 
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 class LadderSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_FOLLOWUP_", env_file=".env", extra="ignore")
 
-    thursday_off: bool = Field(True, description="Thursday is a day off when counting the ladder's working days")
     policy_dir: Path | None = Field(None, description="Folder of ladder policies (default.yaml, <agency>.yaml); empty: the shipped ones")
 
 
@@ -131,13 +131,13 @@ class Step:
     unit_id: str
 
 
-def first_steps(policy: LadderPolicy, days: WorkingDays, deadline_at: datetime, unit_id: str, now: datetime) -> list[Step]:
+def first_steps(policy: LadderPolicy, days: WorkingCalendar, deadline_at: datetime, unit_id: str, now: datetime) -> list[Step]:
     """The reminders still ahead, and the deadline itself."""
     reminders = [Step(f"reminder-{n}", days.shift(deadline_at, -n), unit_id) for n in policy.reminders_before_deadline]
     return [step for step in reminders if step.due_at > now] + [Step(ANSWER_DEADLINE, deadline_at, unit_id)]
 
 
-def climb(ladder: Ladder, timer: Timer, policy: LadderPolicy, days: WorkingDays, now: datetime) -> tuple[list[Event], Step | None]:
+def climb(ladder: Ladder, timer: Timer, policy: LadderPolicy, days: WorkingCalendar, now: datetime) -> tuple[list[Event], Step | None]:
     """What a due step does: the events it publishes and the step after it (counted from its due time,
     so a step fired late does not push the rest of the ladder later)."""
     kind, _, number = timer.step.rpartition("-")

@@ -15,6 +15,7 @@ class TimerStatus(str, Enum):
     paused = "paused"  # the case waits for the citizen's information; the due time moves on resume
     fired = "fired"
     cancelled = "cancelled"
+    failed = "failed"  # firing raised on every allowed attempt; left for an operator (`firing.retry_failed`)
 
 
 class Ladder(SQLModel, table=True):
@@ -53,6 +54,7 @@ class Timer(SQLModel, table=True):
     status: str = Field(max_length=16)
     lease_until: datetime | None = None
     lease_owner: str | None = Field(default=None, max_length=64)
-    attempts: int = 0
+    attempts: int = Field(default=0, description="leases taken to fire it, failed ones included")
+    last_error: str | None = Field(default=None, max_length=500, description="the last failure to fire: error class and first line")
     fired_at: datetime | None = None
     created_at: datetime

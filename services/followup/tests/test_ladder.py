@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import col, select
 
 from hub_followup.app import create_runtime
-from hub_followup.clock import WorkingDays
 from hub_followup.firing import PollerSettings, TimerPoller
 from hub_followup.ladder import POLICY_DIR, Step, load_policies, pause_clock, policies, resume_clock, timer_for
 from hub_followup.models import Ladder, Timer
+from hub_shared.calendar import WorkingCalendar
 from hub_shared.envelope import Envelope
 from hub_shared.events import (AnswerOutcome, CaseAnswered, CaseEscalated, CaseReopened, CaseRouted, CaseTransferred,
                                FollowUpSent, ReminderSent, RoutingDecision, SlaBreached)
@@ -105,14 +105,26 @@ async def test_the_whole_ladder_climbs_once_in_order_at_each_due_time(tmp_path) 
     clock = ManualClock(ROUTED_AT)
     runtime = followup(tmp_path, clock)
     await deliver(runtime, routed())
-    await run_until(runtime, TimerPoller(runtime, clock, WorkingDays()), clock, at_tehran("2027-02-25"))
+    await run_until(runtime, TimerPoller(runtime, clock, WorkingCalendar()), clock, at_tehran("2027-02-25"))
     assert await steps(runtime) == WHOLE_LADDER
+
+
+async def test_reminders_move_off_a_day_the_shared_holidays_file_closes(tmp_path, monkeypatch) -> None:
+    closures = tmp_path / "holidays.yaml"
+    closures.write_text("add: [{date: 2027-01-05, reason: تعطیلی به دلیل آلودگی هوا}]\n", encoding="utf-8")
+    monkeypatch.setenv("HUB_HOLIDAYS_FILE", str(closures))
+    clock = ManualClock(ROUTED_AT)
+    runtime = followup(tmp_path, clock)
+    await deliver(runtime, routed())
+    await run_until(runtime, TimerPoller(runtime, clock, WorkingCalendar()), clock, at_tehran("2027-01-08"))
+    # Tue 5 Jan is closed: one working day before Sat 9 is Mon 4, and five are Tue 29 Dec (not Wed 30)
+    assert await steps(runtime) == [("reminder-5", "2026-12-29"), ("reminder-1", "2027-01-04")]
 
 
 async def test_an_answer_cancels_every_waiting_step(tmp_path) -> None:
     clock = ManualClock(ROUTED_AT)
     runtime, case = followup(tmp_path, clock), routed()
-    poller = TimerPoller(runtime, clock, WorkingDays())
+    poller = TimerPoller(runtime, clock, WorkingCalendar())
     await deliver(runtime, case)
     await run_until(runtime, poller, clock, at_tehran("2027-01-10"))
     await deliver(runtime, CaseAnswered(case_id=case.case_id, tracking_code=case.tracking_code, unit_id=KASHAN,
@@ -135,7 +147,7 @@ async def test_a_transfer_moves_the_waiting_steps_to_the_new_unit_with_their_due
     after = await timers(runtime, case.case_id)
     assert [(step, due) for step, _, _, due in after] == [(step, due) for step, _, _, due in before]
     assert {unit for _, _, unit, _ in after} == {"industry/tehran/performance-office"}
-    await run_until(runtime, TimerPoller(runtime, clock, WorkingDays()), clock, at_tehran("2027-01-10"))
+    await run_until(runtime, TimerPoller(runtime, clock, WorkingCalendar()), clock, at_tehran("2027-01-10"))
     breach = next(e.data for e in await staged(runtime) if isinstance(e.data, SlaBreached))
     assert breach.unit_id == "industry/tehran/performance-office"
 
@@ -143,7 +155,7 @@ async def test_a_transfer_moves_the_waiting_steps_to_the_new_unit_with_their_due
 async def test_a_reopened_case_starts_a_fresh_ladder_from_the_reopening(tmp_path) -> None:
     clock = ManualClock(ROUTED_AT)
     runtime, case = followup(tmp_path, clock), routed()
-    poller = TimerPoller(runtime, clock, WorkingDays())
+    poller = TimerPoller(runtime, clock, WorkingCalendar())
     await deliver(runtime, case)
     await run_until(runtime, poller, clock, at_tehran("2027-01-13"))
     common = {"case_id": case.case_id, "tracking_code": case.tracking_code}
@@ -153,7 +165,7 @@ async def test_a_reopened_case_starts_a_fresh_ladder_from_the_reopening(tmp_path
     await deliver(runtime, CaseReopened(**common, reopenings=1, reopened_at=clock.now()))
     async with runtime.sessions() as session:
         ladder = await session.get(Ladder, case.case_id)
-    expected = WorkingDays().deadline(clock.now(), 30)
+    expected = WorkingCalendar().deadline(clock.now(), 30)
     assert (ladder.number, as_utc(ladder.deadline_at)) == (2, expected)
     await run_until(runtime, poller, clock, expected + timedelta(hours=1))
     assert [step for step, _ in await steps(runtime, ladder=2)] == ["reminder-5", "reminder-1", "sla-breached", "follow-up-1"]
@@ -164,7 +176,7 @@ async def test_a_reopened_case_starts_a_fresh_ladder_from_the_reopening(tmp_path
 async def test_pausing_stops_the_clock_and_resuming_moves_every_waiting_step_later(tmp_path) -> None:
     clock = ManualClock(ROUTED_AT)
     runtime, case = followup(tmp_path, clock), routed()
-    poller = TimerPoller(runtime, clock, WorkingDays())
+    poller = TimerPoller(runtime, clock, WorkingCalendar())
     await deliver(runtime, case)
     before = {step: due for step, _, _, due in await timers(runtime, case.case_id)}
     paused_at = at_tehran("2026-12-20")
@@ -210,7 +222,7 @@ async def test_a_step_set_while_the_case_was_closing_or_pausing_waits_or_ends_in
         for case in (paused, answered):  # as a fire racing the pause or the answer would have added them
             ladder = await session.get(Ladder, case.case_id)
             session.add(timer_for(ladder, Step("follow-up-2", clock.now(), KASHAN), clock.now()))
-    assert await TimerPoller(runtime, clock, WorkingDays()).fire_due() == 0
+    assert await TimerPoller(runtime, clock, WorkingCalendar()).fire_due() == 0
     assert ("follow-up-2", "paused") in [(step, status) for step, status, _, _ in await timers(runtime, paused.case_id)]
     assert ("follow-up-2", "cancelled") in [(step, status) for step, status, _, _ in await timers(runtime, answered.case_id)]
     assert await steps(runtime) == []
@@ -224,14 +236,14 @@ async def test_a_restart_mid_ladder_neither_loses_nor_repeats_a_step(tmp_path) -
     clock = ManualClock(ROUTED_AT)
     first = followup(tmp_path, clock)
     await deliver(first, routed())
-    await run_until(first, TimerPoller(first, clock, WorkingDays()), clock, at_tehran("2027-01-13"))
+    await run_until(first, TimerPoller(first, clock, WorkingCalendar()), clock, at_tehran("2027-01-13"))
     clock.at = at_tehran("2027-01-18")  # follow-up-3 is due: a replica claims it and dies before firing it
-    dying = TimerPoller(first, clock, WorkingDays(), PollerSettings(lease_seconds=60))
+    dying = TimerPoller(first, clock, WorkingCalendar(), PollerSettings(lease_seconds=60))
     assert len(await dying.claim()) == 1
     await first.engine.dispose()
 
     second = followup(tmp_path, clock)
-    poller = TimerPoller(second, clock, WorkingDays(), PollerSettings(lease_seconds=60))
+    poller = TimerPoller(second, clock, WorkingCalendar(), PollerSettings(lease_seconds=60))
     assert await poller.fire_due() == 0  # the dead replica's lease still holds
     clock.at += timedelta(seconds=61)
     assert await poller.fire_due() == 1

@@ -6,6 +6,7 @@ from hub_reporting import api, feed_api, reports_api, satisfaction_api
 from hub_reporting.projection import PROJECTED, project
 from hub_reporting.satisfaction import project_rating
 from hub_reporting.settings import ReportingSettings
+from hub_shared.calendar import load_calendars
 from hub_shared.consumer import Subscription
 from hub_shared.events import RatingSubmitted
 from hub_shared.service import Runtime
@@ -17,12 +18,13 @@ def create_runtime(settings: HubSettings) -> Runtime:
     runtime = Runtime(settings, migrations=Path(__file__).parent / "migrations",
                       description="Read models built from events: case status and history, statistics, satisfaction, change feed, timeline.")
     reporting = ReportingSettings()
+    calendar = load_calendars(settings).default  # case facts do not say which calendar their unit follows
     runtime.reporting_subscriptions = [
         Subscription(topic=CASES.name, group="reporting", handlers={model.event_type: project for model in PROJECTED}),
         Subscription(topic=FEEDBACK.name, group="reporting-feedback", handlers={RatingSubmitted.event_type: project_rating}),
     ]
     for subscription in runtime.reporting_subscriptions:
         runtime.add_subscription(subscription)
-    runtime.routers += [api.router(runtime), feed_api.router(runtime, reporting), reports_api.router(runtime, reporting),
+    runtime.routers += [api.router(runtime), feed_api.router(runtime, reporting), reports_api.router(runtime, reporting, calendar),
                         satisfaction_api.router(runtime, reporting)]
     return runtime

@@ -15,6 +15,7 @@ from hub_reporting.periods import BadPeriod, Period, parse_period
 from hub_reporting.settings import ReportingSettings
 from hub_reporting.statistics import Figures, Group, Ranked, TopicTrend, figures, grouped, ranking, top_topics
 from hub_shared.auth import AUTH_RESPONSES, Principal, Scope
+from hub_shared.calendar import WorkingCalendar
 from hub_shared.service import Runtime
 
 CONDUCT_TOPICS = ("staff-conduct", "bribery-corruption")
@@ -48,6 +49,8 @@ class CaseReport(BaseModel):
     period: PeriodView
     previous_period: PeriodView
     response_time_unit: str = "hours (calendar hours from registration to the final answer)"
+    response_working_days_unit: str = ("working days after the day of registration up to the day of the final answer, "
+                                       "on the standard working week and holidays that deadlines are counted on")
     totals: Figures
     group_by: str | None
     groups: list[Group]
@@ -89,7 +92,7 @@ def _key(group_by: GroupBy, root: str):
             GroupBy.unit: lambda f: child_of(root, f.unit_id)}[group_by]
 
 
-def router(runtime: Runtime, settings: ReportingSettings) -> APIRouter:
+def router(runtime: Runtime, settings: ReportingSettings, calendar: WorkingCalendar) -> APIRouter:
     api = APIRouter(prefix="/api/v1/reports", tags=["reports"])
     may_read = reader(runtime)
 
@@ -122,14 +125,15 @@ def router(runtime: Runtime, settings: ReportingSettings) -> APIRouter:
         current, before = await facts(root, chosen), await facts(root, chosen.previous())
         now = datetime.now(UTC)
         report = CaseReport(
-            unit=root, period=_view(chosen), previous_period=_view(chosen.previous()), totals=figures(current, now),
-            group_by=group_by.value if group_by else None, groups=grouped(current, _key(group_by, root), now) if group_by else [],
+            unit=root, period=_view(chosen), previous_period=_view(chosen.previous()), totals=figures(current, now, calendar),
+            group_by=group_by.value if group_by else None,
+            groups=grouped(current, _key(group_by, root), now, calendar) if group_by else [],
             top_topics=top_topics(current, before), min_cases=min_cases or settings.min_cases,
-            ranking=ranking(current, min_cases or settings.min_cases, now))
+            ranking=ranking(current, min_cases or settings.min_cases, now, calendar))
         if format is Format.json:
             return report
         rows = [g.model_dump() for g in report.groups] or [{"key": root, **report.totals.model_dump()}]
-        return download(rows, f"cases-{chosen.label.replace('..', '_')}", format.value)
+        return download(rows, f"cases-{chosen.label.replace('..', '_')}", format.value, list(Group.model_fields))
 
     @api.get("/conduct", response_model=ConductReport, responses={**AUTH_RESPONSES, **BAD_INPUT, **DOWNLOADS})
     async def conduct_report(
@@ -164,6 +168,7 @@ def router(runtime: Runtime, settings: ReportingSettings) -> APIRouter:
                                           for (e, u), n in sorted(employees.items(), key=lambda item: (-item[1], item[0]))])
         if format is Format.json:
             return report
-        return download([r.model_dump() for r in rows], f"conduct-{chosen.label.replace('..', '_')}", format.value)
+        return download([r.model_dump() for r in rows], f"conduct-{chosen.label.replace('..', '_')}", format.value,
+                        list(ConductRow.model_fields))
 
     return api

@@ -23,7 +23,8 @@ UNIT = "labour/tehran/rey/performance-office"
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
-def case_events(n: int, unit: str = UNIT, topic: str = "employment", late: bool = False, about: str | None = None) -> list[Envelope]:
+def case_events(n: int, unit: str = UNIT, topic: str = "employment", late: bool = False, about: str | None = None,
+                answered_after: timedelta = timedelta(hours=48)) -> list[Envelope]:
     case_id, code = uuid.uuid4(), f"{n:011d}"
     at = AZAR_1405 + timedelta(hours=n)
     deadline = at + timedelta(days=-1 if late else 30)
@@ -33,7 +34,7 @@ def case_events(n: int, unit: str = UNIT, topic: str = "employment", late: bool 
               CaseRouted(case_id=case_id, tracking_code=code, unit_id=unit, unit_name="واحد ری", working_days=30, deadline_at=deadline,
                          deadline_jalali="x", routed_at=at, decision=RoutingDecision(rule="r", explanation="e")),
               CaseAnswered(case_id=case_id, tracking_code=code, unit_id=unit, outcome="upheld", answer_fa="پاسخ", legal_grounds="ماده ۱",
-                           answered_at=at + timedelta(hours=48))]
+                           answered_at=at + answered_after)]
     envelopes = [wrap(e, f"/hub/{s}") for e, s in zip(events, ("intake", "routing", "followup"))]
     return [Envelope(**{**e.__dict__, "time": at + timedelta(minutes=i), "traceparent": TRACEPARENT}) for i, e in enumerate(envelopes)]
 
@@ -90,6 +91,24 @@ async def test_monthly_report_counts_times_and_ranks_and_exports(tmp_path) -> No
     assert csv.headers["content-type"].startswith("text/csv") and "دریافتی" in csv.content.decode("utf-8-sig")
     xlsx = await get(runtime, "/api/v1/reports/cases", period="1405-09", format="xlsx")
     assert load_workbook(io.BytesIO(xlsx.content)).active["B1"].value == "دریافتی"
+
+
+async def test_response_time_in_working_days_skips_the_weekend_holidays_and_closures(tmp_path, monkeypatch) -> None:
+    closures = tmp_path / "holidays.yaml"
+    closures.write_text("add: [{date: 2026-11-29, reason: تعطیلی به دلیل آلودگی هوا}]\n", encoding="utf-8")
+    monkeypatch.setenv("HUB_HOLIDAYS_FILE", str(closures))
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    # registered on Wednesday 25 November: one answered on Friday (Thursday and Friday off: no working day), one
+    # on Monday 30 (Saturday 28 is one, Sunday 29 closed, Monday 30 two)
+    await deliver(runtime, *case_events(1), *case_events(2, answered_after=timedelta(days=5)))
+    body = (await get(runtime, "/api/v1/reports/cases", period="1405-09", unit="labour/tehran", group_by="unit")).json()
+    totals, group = body["totals"], body["groups"][0]
+    assert (totals["response_hours_median"], totals["response_hours_p90"]) == (84.0, 112.8)
+    assert (totals["response_working_days_median"], totals["response_working_days_p90"]) == (1.0, 1.8)
+    assert group["response_working_days_median"] == 1.0 and body["response_working_days_unit"].startswith("working days")
+    csv = (await get(runtime, "/api/v1/reports/cases", period="1405-09", format="csv")).content.decode("utf-8-sig")
+    exported = dict(zip(*(line.split(",") for line in csv.splitlines()[:2])))
+    assert (exported["میانه زمان پاسخ (روز کاری)"], exported["صدک ۹۰ زمان پاسخ (روز کاری)"]) == ("1.0", "1.8")
 
 
 @pytest.mark.parametrize("params,code", [

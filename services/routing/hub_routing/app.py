@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 
 from hub_routing import actions, org
-from hub_routing.calendar import Calendars, HolidayOverrides, WorkingCalendar
 from hub_routing.handlers import Router
 from hub_routing.rulebook import SHIPPED_RULES, RuleBook, RuleError
 from hub_routing.settings import RoutingSettings
 from hub_routing.tree import OrgTree
+from hub_shared.calendar import load_calendars
 from hub_shared.consumer import Subscription
 from hub_shared.reference import routing_keywords, topics
 from hub_shared.events import CaseForwarded, CaseRegistered, CaseRejected, CaseReturned, CaseRouted, CaseTransferred
@@ -28,11 +28,7 @@ def create_runtime(settings: HubSettings) -> Runtime:
                                   "working-day deadline; transfers, forwards and returns.")
     tree = org.install(runtime)  # the live tree: seeded once, then changed by hub.org.v1 and the org API
     rules = _rulebook(own, tree)
-    overrides = HolidayOverrides.load(own.holidays_file)
-    calendars = Calendars(WorkingCalendar.with_overrides(own.thursday_off, overrides), {
-        "iran-standard": WorkingCalendar.with_overrides(True, overrides),
-        "iran-thursday-working": WorkingCalendar.with_overrides(False, overrides)})
-    router = Router(runtime, tree, rules, calendars)
+    router = Router(runtime, tree, rules, load_calendars(settings))  # a bad holidays file stops routing here
     runtime.add_subscription(Subscription(topic=CASES.name, group="routing", handlers={CaseRegistered.event_type: router.on_registered}))
     for event in (CaseRouted, CaseRejected, CaseReturned, CaseTransferred, CaseForwarded):
         runtime.publisher(CASES.name, event)

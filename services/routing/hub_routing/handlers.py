@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_routing.calendar import Calendars
 from hub_routing.models import Referral
 from hub_routing.rulebook import REJECT_REASONS, RETURN_REASONS, CaseFacts, RuleBook
+from hub_shared.calendar import Calendars
 from hub_shared.envelope import Envelope
 from hub_shared.events import CaseRegistered, CaseRejected, CaseReturned, CaseRouted
 from hub_shared.jalali import to_jalali

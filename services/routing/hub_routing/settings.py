@@ -5,11 +5,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class RoutingSettings(BaseSettings):
+    """Routing's own settings; the working week and holidays are shared (`HubSettings.thursday_off`, `holidays_file`)."""
+
     model_config = SettingsConfigDict(env_prefix="HUB_ROUTING_", env_file=".env", extra="ignore")
 
     answer_working_days: int = Field(30, ge=1, le=365, description="Legal answer time (Administrative Health Law, clause C)")
-    thursday_off: bool = Field(True, description="Whether Thursday is a day off for the agency's offices")
     rules_dir: Path | None = Field(None, description="Folder of routing rule files (*.yaml); empty uses the shipped rules")
     rules_reload_seconds: float = Field(2.0, gt=0, le=3600, description="How often rule files are checked for changes")
-    holidays_file: Path | None = Field(None, description="YAML of days off added to, or removed from, the official holidays")
     max_transfers: int = Field(2, ge=0, le=10, description="How many times a case may be transferred to another agency")

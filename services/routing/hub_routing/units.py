@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
+from hub_shared.calendar import STANDARD, THURSDAY_WORKING
 from hub_shared.events import OrgUnitUpserted, UnitContact
 from hub_shared.reference import OrgSeed
 
 ROOT = "national"
-DEFAULT_CALENDAR = "iran-standard"
-CALENDARS = frozenset({DEFAULT_CALENDAR, "iran-thursday-working"})
+DEFAULT_CALENDAR = STANDARD
+CALENDARS = frozenset({STANDARD, THURSDAY_WORKING})
 """Working calendars a unit may follow: the deployment's standard week, or one where Thursday is worked."""
 
 

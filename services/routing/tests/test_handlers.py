@@ -1,9 +1,10 @@
 """Routing's consumer through the in-memory broker on SQLite: registered -> routed or rejected, once."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from hub_routing.app import create_runtime
+from hub_shared.calendar import WorkingCalendar
 from hub_shared.envelope import wrap
 from hub_shared.events import CaseRegistered, CaseRejected, CaseRouted, Target
 from hub_shared.testing import deliver, sqlite_runtime, staged
@@ -25,6 +26,18 @@ async def test_a_registered_case_is_routed_once_even_when_delivered_twice(tmp_pa
     assert routed.unit_id == "labour/tehran/rey/performance-office" and routed.working_days == 30
     assert routed.decision.rule == "nearest-level:county"
     assert routed.deadline_jalali.startswith("1405/10/")
+
+
+async def test_the_deadline_skips_a_closure_in_the_shared_holidays_file(tmp_path, monkeypatch) -> None:
+    closures = tmp_path / "holidays.yaml"
+    closures.write_text("add: [{date: 2026-11-25, reason: تعطیلی به دلیل آلودگی هوا}]\n", encoding="utf-8")
+    monkeypatch.setenv("HUB_HOLIDAYS_FILE", str(closures))
+    runtime = sqlite_runtime(create_runtime, "routing", tmp_path)
+    case = registered()
+    await deliver(runtime, case)
+    [routed] = [e.data for e in await staged(runtime)]
+    closed = WorkingCalendar(extra_holidays=frozenset({date(2026, 11, 25)}))
+    assert routed.deadline_at == closed.deadline(case.registered_at, 30) > WorkingCalendar().deadline(case.registered_at, 30)
 
 
 async def test_a_case_without_a_responsible_unit_is_rejected_with_a_reason(tmp_path) -> None:

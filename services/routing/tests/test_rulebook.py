@@ -5,13 +5,12 @@ import os
 import textwrap
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from hub_routing.app import create_runtime
-from hub_routing.calendar import HolidayOverrides, WorkingCalendar
 from hub_routing.rulebook import CaseFacts, RuleBook, RuleError, load
 from hub_shared.auth import Role
 from hub_shared.events import CaseKind, CaseRegistered, CaseRejected, CaseReturned, CaseRouted, Channel, Target
@@ -168,15 +167,6 @@ def test_changed_rules_apply_without_a_restart_and_a_bad_change_keeps_the_previo
 def _touch(path: Path) -> None:
     later = time.time_ns() + 1_000_000_000
     os.utime(path, ns=(later, later))
-
-
-def test_holiday_overrides_add_days_off_and_official_holidays_worked() -> None:
-    overrides = HolidayOverrides.model_validate({
-        "add": [{"date": "2026-11-25", "reason": "تعطیلی به دلیل آلودگی هوا"}],
-        "remove": [{"date": "2026-02-11", "reason": "worked, as a test"}]})
-    calendar = WorkingCalendar.with_overrides(True, overrides)
-    assert not calendar.is_working_day(date(2026, 11, 25)) and WorkingCalendar().is_working_day(date(2026, 11, 25))
-    assert calendar.is_working_day(date(2026, 2, 11)) and not WorkingCalendar().is_working_day(date(2026, 2, 11))
 
 
 def test_a_bad_holidays_file_stops_routing_naming_the_setting(tmp_path, monkeypatch) -> None:
