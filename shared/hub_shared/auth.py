@@ -4,26 +4,45 @@ A token names a subject, a role, the organisation unit whose subtree it covers a
 groups) it grants. Unit ids are paths (`labour/tehran/rey/performance-office`), so "in my subtree" is a
 path-prefix test; `national` covers every unit. A role bounds the scopes a token may carry; a token gets
 all of its role's scopes unless it names fewer. Tokens are minted by `hub token create` with the
-deployment's signing key.
+deployment's signing key (HS256).
+
+A ministry's own identity provider (single sign-on, e.g. Keycloak) may issue tokens too: signed with
+RS256 or ES256 by keys it publishes as a JWKS, carrying the role, unit and scopes in claims the
+deployment names. The header's `alg` chooses the path, and each path has exactly one source of keys:
+HS256 only the signing key, the asymmetric algorithms only the JWKS. Both end in the same `Principal`,
+bounded by the same rules.
 """
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from ipaddress import ip_address
 from typing import Annotated, Any
+from urllib.parse import urlparse
 
 import jwt
 from fastapi import Depends, HTTPException, Request
-from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy import or_, true
+
+from hub_shared.events.org import SEGMENT
+from hub_shared.jwks import KeysUnavailable, key_set
 
 AUDIENCE = "people-hub"
 ISSUER = "people-hub"
 ALGORITHM = "HS256"
 NATIONAL = "national"
 DEVELOPMENT_KEY = "development-only-signing-key-never-use-in-production!"
+ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+SSO_LEEWAY_SECONDS = 30  # the identity provider's clock and ours may differ a little
+UNIT_PATTERN = rf"^(?:{NATIONAL}|{SEGMENT}(?:/{SEGMENT})*)$"
+_NAMES_A_KEY = frozenset({"kid", "jku", "jwk", "x5u", "x5c"})  # headers no HS256 token of ours carries
+
+log = logging.getLogger(__name__)
 
 
 class Role(str, Enum):
@@ -78,10 +97,67 @@ class AuthSettings(BaseSettings):
     signing_key: SecretStr = Field(SecretStr(DEVELOPMENT_KEY), min_length=32,
                                    description="HMAC key that signs bearer tokens; set a long random value in production")
     token_minutes: int = Field(60, ge=1, le=24 * 60, description="Lifetime of a minted token")
+    jwks_url: str | None = Field(None, description=(
+        "The identity provider's JWKS: https://..., or file:///... for air-gapped installs; empty: hub tokens only"))
+    sso_issuer: str | None = Field(None, description="`iss` of the identity provider's tokens (required with jwks_url)")
+    sso_audience: str | None = Field(None, description="`aud` the identity provider's tokens must name (required with jwks_url)")
+    sso_algorithms: Annotated[tuple[str, ...], NoDecode] = Field(("RS256", "ES256"), description=(
+        "Comma-separated asymmetric algorithms accepted from the identity provider"))
+    sso_subject_claim: str = Field("sub", min_length=1, description="Claim naming the person or client (their staff id)")
+    sso_role_claim: str = Field("hub_role", min_length=1, description="Claim holding the role")
+    sso_unit_claim: str = Field("hub_unit", min_length=1, description="Claim holding the unit id")
+    sso_scope_claim: str = Field("scope", min_length=1, description="Claim holding the scopes: space-separated or a list")
+    jwks_timeout_seconds: float = Field(5, gt=0, le=30, description="Longest wait for the JWKS")
+    jwks_cache_seconds: int = Field(300, ge=10, le=24 * 3600, description="How long fetched keys are used before a refetch")
+
+    @field_validator("jwks_url", "sso_issuer", "sso_audience", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _fetchable(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlparse(url)
+        if parts.scheme == "file" and parts.path:
+            return url
+        if parts.scheme == "https" and parts.hostname:
+            return url
+        if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):  # a local proxy or test server
+            return url
+        raise ValueError("HUB_AUTH_JWKS_URL must be an https:// URL (http:// only to this machine) or a file:/// path")
+
+    @field_validator("sso_algorithms", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return tuple(name.strip() for name in value.split(",") if name.strip()) if isinstance(value, str) else value
+
+    @field_validator("sso_algorithms")
+    @classmethod
+    def _asymmetric(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        if not names or not set(names) <= ASYMMETRIC:
+            raise ValueError(f"HUB_AUTH_SSO_ALGORITHMS must name some of {', '.join(sorted(ASYMMETRIC))}")
+        return names
+
+    @model_validator(mode="after")
+    def _sso_complete(self) -> "AuthSettings":
+        if self.jwks_url and not (self.sso_issuer and self.sso_audience):
+            raise ValueError("HUB_AUTH_JWKS_URL needs HUB_AUTH_SSO_ISSUER and HUB_AUTH_SSO_AUDIENCE, "
+                             "or any token the identity provider issues to anyone would be accepted")
+        return self
 
     def development_secrets(self) -> list[str]:
         """The secret settings still at their published development values."""
         return ["HUB_AUTH_SIGNING_KEY"] if self.signing_key.get_secret_value() == DEVELOPMENT_KEY else []
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -99,7 +175,7 @@ class Principal:
 class TokenClaims(BaseModel):
     sub: str = Field(min_length=1, max_length=128)
     role: Role
-    unit: str = Field(min_length=1, max_length=200)
+    unit: str = Field(min_length=1, max_length=200, pattern=UNIT_PATTERN)
     scope: str = Field(max_length=1000, description="granted scopes, space-separated as in OAuth 2.0")
 
     @property
@@ -136,22 +212,114 @@ class Forbidden(HTTPException):
         super().__init__(status_code=403, detail={"code": "forbidden", "message_fa": reason_fa, "message_en": reason_en})
 
 
+INVALID = "The token is not valid (bad signature, issuer or claims)."
+
+
 def verify(settings: AuthSettings, token: str) -> Principal:
+    """The principal a token names, or NotAuthenticated. HS256 tokens are checked with the signing key only,
+    asymmetric ones (single sign-on) with the identity provider's JWKS only; `none` and others are refused."""
     try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise NotAuthenticated(INVALID) from None
+    algorithm = header.get("alg")
+    if not isinstance(algorithm, str):
+        raise NotAuthenticated(INVALID)
+    if algorithm == ALGORITHM:
+        if _NAMES_A_KEY & header.keys():  # e.g. the provider's public key tried as an HMAC secret
+            raise NotAuthenticated("The token is not valid: an HS256 token names no key (kid); "
+                                   "hub tokens come from `hub token create`.")
+        return _verify_hub_token(settings, token)
+    if algorithm in ASYMMETRIC and not settings.jwks_url:
+        raise NotAuthenticated(f"The token is not valid here: {algorithm} tokens come from an identity provider and "
+                               "this deployment has none (HUB_AUTH_JWKS_URL); use a token from `hub token create`.")
+    if algorithm in settings.sso_algorithms:
+        return _verify_sso_token(settings, token, header.get("kid"))
+    raise NotAuthenticated(f"The token is not valid: its signing algorithm is not accepted "
+                           f"({', '.join((ALGORITHM, *settings.sso_algorithms))}).")
+
+
+def _verify_hub_token(settings: AuthSettings, token: str) -> Principal:
+    with _refusals():
         claims = jwt.decode(token, settings.signing_key.get_secret_value(), algorithms=[ALGORITHM], audience=AUDIENCE,
                             issuer=ISSUER, options={"require": ["exp", "iat", "aud", "iss", "sub"]})
-        parsed = TokenClaims.model_validate({key: claims.get(key) for key in ("sub", "role", "unit", "scope")})
+        return _principal({key: claims.get(key) for key in ("sub", "role", "unit", "scope")})
+
+
+def _verify_sso_token(settings: AuthSettings, token: str, kid: Any) -> Principal:
+    if not isinstance(kid, str) or not 0 < len(kid) <= 256:
+        raise NotAuthenticated("The token is not valid: it names no key (kid) of the identity provider.")
+    key = _signing_key(settings, kid)
+    with _refusals():
+        claims = jwt.decode(token, key, algorithms=list(settings.sso_algorithms), audience=settings.sso_audience,
+                            issuer=settings.sso_issuer, leeway=SSO_LEEWAY_SECONDS,
+                            options={"require": ["exp", "aud", "iss", settings.sso_subject_claim]})
+    names = {"sub": settings.sso_subject_claim, "role": settings.sso_role_claim, "unit": settings.sso_unit_claim,
+             "scope": settings.sso_scope_claim}
+    ours = {field: claims.get(claim) for field, claim in names.items()}
+    try:
+        return _principal({**ours, "scope": _hub_scopes(ours["scope"])})
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = first["loc"][0] if first["loc"] else None
+        if field in names:
+            raise NotAuthenticated(f"The token is not valid: its claim {names[field]} is missing or is not "
+                                   f"{_CLAIM_HOLDS[field]}.") from None
+        raise NotAuthenticated(f"The token is not valid: {first.get('ctx', {}).get('error', first['msg'])}.") from None
+
+
+_CLAIM_HOLDS = {"sub": "a name (up to 128 characters)", "role": f"a role ({', '.join(role.value for role in Role)})",
+                "unit": "a unit id (national, labour, labour/tehran, ...)",
+                "scope": "a list of scopes (space-separated, or a JSON list)"}
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Turns every way a token fails into the 401 that says why."""
+    try:
+        yield
     except jwt.ExpiredSignatureError:
         raise NotAuthenticated("The token has expired; get a new one.") from None
     except jwt.InvalidAudienceError:
         raise NotAuthenticated("The token is for another audience.") from None
-    except (jwt.InvalidTokenError, ValueError):
-        raise NotAuthenticated("The token is not valid (bad signature, issuer or claims).") from None
+    except (jwt.PyJWTError, ValueError):
+        raise NotAuthenticated(INVALID) from None
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    parsed = TokenClaims.model_validate(claims)
     return Principal(subject=parsed.sub, role=parsed.role, unit=parsed.unit, scopes=parsed.scopes)
 
 
+def _hub_scopes(claim: Any) -> str | None:
+    """The hub's scopes in a scope claim (space-separated or a list); the provider's own (`openid`, `profile`,
+    ...) are not ours and are left out. Scopes beyond the role are kept, so the role check refuses them."""
+    names = claim.split() if isinstance(claim, str) else claim if isinstance(claim, list) else None
+    if names is None or not all(isinstance(name, str) for name in names):
+        return None
+    ours = {scope.value for scope in Scope}
+    return " ".join(name for name in names if name in ours)
+
+
+def _signing_key(settings: AuthSettings, kid: str) -> jwt.PyJWK:
+    """The JWKS key the token's kid names. Runs in FastAPI's worker threads (the dependencies below are plain
+    functions), so a fetch waits at most HUB_AUTH_JWKS_TIMEOUT_SECONDS there, never on the event loop."""
+    keys = key_set(settings.jwks_url, settings.jwks_timeout_seconds, settings.jwks_cache_seconds)
+    try:
+        return keys.key_for(kid)
+    except KeysUnavailable as error:
+        log.warning("the identity provider's keys could not be fetched from %s: %s", settings.jwks_url, error)
+        raise NotAuthenticated("The identity provider's keys could not be fetched, so its tokens cannot be checked now; "
+                               "try again in a minute, and tell the operator if it persists.") from None
+    except jwt.PyJWKClientError:
+        raise NotAuthenticated("The token is not valid: the identity provider has no key with its kid.") from None
+
+
+
+
 def principal_of(settings: AuthSettings):
-    """A FastAPI dependency that answers 401 unless the request carries a valid bearer token."""
+    """A FastAPI dependency that answers 401 unless the request carries a valid bearer token. A plain function
+    on purpose: FastAPI runs it in a worker thread, where fetching the identity provider's keys may wait."""
 
     def dependency(request: Request) -> Principal:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
