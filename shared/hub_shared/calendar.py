@@ -5,8 +5,10 @@ The Iranian administrative week: Friday off, Thursday per `HUB_THURSDAY_OFF`. Ir
 from the `holidays` package; `HUB_HOLIDAYS_FILE` adds the days the government closes offices (air pollution,
 a heat wave) and removes official holidays that offices work after all. Days are Tehran days.
 
-A unit follows a calendar by id: `iran-standard` (the deployment's week) or `iran-thursday-working`. A
-service that does not know a unit's calendar counts on the standard one.
+A unit follows a calendar by id: `iran-standard` (the deployment's week) or `iran-thursday-working`. Routing
+knows each unit's and names it on the events that give a case a unit (`CaseRouted`, `CaseTransferred`,
+`CaseForwarded`); followup and reporting count on the calendar those name, on the standard one when an
+event names none (older events) or one they do not know.
 """
 
 import functools
@@ -117,9 +119,26 @@ class Calendars:
     def __init__(self, default: WorkingCalendar, by_id: dict[str, WorkingCalendar] | None = None) -> None:
         self.default = default
         self._by_id = by_id or {}
+        self._warned: set[str] = set()
+
+    @classmethod
+    def of_week(cls, thursday_off: bool = True, overrides: HolidayOverrides | None = None) -> "Calendars":
+        """`iran-standard` (Thursday off or not, as the deployment says) and `iran-thursday-working`, with the same holidays."""
+        overrides = overrides or HolidayOverrides()
+        standard = WorkingCalendar.with_overrides(thursday_off, overrides)
+        return cls(standard, {STANDARD: standard, THURSDAY_WORKING: WorkingCalendar.with_overrides(False, overrides)})
 
     def named(self, calendar_id: str | None) -> WorkingCalendar:
-        return self._by_id.get(calendar_id, self.default)
+        """The calendar with this id; none (an event from before units' calendars were carried) is the default,
+        and so is an unknown id, logged once per id since the count may then be off by the unit's Thursdays."""
+        if calendar_id is None:
+            return self.default
+        found = self._by_id.get(calendar_id)
+        if found is None and calendar_id not in self._warned:
+            self._warned.add(calendar_id)
+            log.warning("unknown working calendar %r: counting on the default one instead; known: %s",
+                        calendar_id, ", ".join(sorted(self._by_id)) or "none")
+        return found or self.default
 
     def of(self, unit) -> WorkingCalendar:
         return self.named(getattr(unit, "calendar", None))
@@ -130,8 +149,7 @@ def load_calendars(settings: HubSettings) -> Calendars:
     the current and older names of a setting set to different values, stop the service saying what to fix."""
     _name_in_use(THURSDAY_OFF_NAMES, _as_bool)  # only to stop on names that disagree
     overrides = HolidayOverrides.load(settings.holidays_file, _name_in_use(HOLIDAYS_FILE_NAMES, _as_path))
-    standard = WorkingCalendar.with_overrides(settings.thursday_off, overrides)
-    return Calendars(standard, {STANDARD: standard, THURSDAY_WORKING: WorkingCalendar.with_overrides(False, overrides)})
+    return Calendars.of_week(settings.thursday_off, overrides)
 
 
 def _name_in_use(names: tuple[str, ...], parse: Callable[[str], object]) -> str:

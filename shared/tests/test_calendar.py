@@ -1,13 +1,14 @@
 """The one working calendar: the Iranian week, official holidays, the overrides file, deadlines, shifts and
 working days between two moments, and the settings every service that counts working days reads."""
 
+import logging
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from hub_shared.calendar import STANDARD, THURSDAY_WORKING, HolidayOverrides, WorkingCalendar, load_calendars
+from hub_shared.calendar import STANDARD, THURSDAY_WORKING, Calendars, HolidayOverrides, WorkingCalendar, load_calendars
 from hub_shared.jalali import TEHRAN
 from hub_shared.settings import HubSettings
 
@@ -95,6 +96,16 @@ def test_the_deployment_calendars_read_the_shared_settings(tmp_path) -> None:
         assert not calendar.is_working_day(date(2026, 11, 25)) and calendar.is_working_day(date(2026, 2, 11))
     assert not load_calendars(HubSettings()).default.is_working_day(thursday)
     assert load_calendars(HubSettings()).named(THURSDAY_WORKING).is_working_day(thursday)
+
+
+def test_an_unknown_calendar_id_counts_on_the_default_one_warned_once(caplog) -> None:
+    calendars = Calendars.of_week()
+    with caplog.at_level(logging.WARNING, logger="hub_shared.calendar"):
+        found = [calendars.named("iran-friday-working") for _ in range(3)]
+    assert found == [calendars.default] * 3 and calendars.named(None) is calendars.default
+    assert [r.getMessage() for r in caplog.records] == [
+        "unknown working calendar 'iran-friday-working': counting on the default one instead; "
+        "known: iran-standard, iran-thursday-working"]
 
 
 @pytest.mark.parametrize("name", ["HUB_HOLIDAYS_FILE", "HUB_ROUTING_HOLIDAYS_FILE"])

@@ -16,7 +16,7 @@ from hub_followup import firing
 from hub_followup.app import create_runtime
 from hub_followup.firing import PollerSettings, TimerPoller
 from hub_followup.models import Timer
-from hub_shared.calendar import WorkingCalendar
+from hub_shared.calendar import Calendars
 from hub_shared.events import CaseEscalated, CaseRouted, FollowUpSent, ReminderSent, RoutingDecision, SlaBreached
 from hub_shared.jalali import TEHRAN
 from hub_shared.settings import HubSettings
@@ -91,8 +91,8 @@ async def test_two_replicas_racing_fire_every_step_of_every_case_exactly_once(po
         await deliver(a, *cases)
         clock.at = datetime(2027, 2, 10, 12, 0, tzinfo=TEHRAN)
         small_batches = PollerSettings(claim_batch=20)
-        pollers = [TimerPoller(a, clock, WorkingCalendar(), small_batches, owner="a"),
-                   TimerPoller(b, clock, WorkingCalendar(), small_batches, owner="b")]
+        pollers = [TimerPoller(a, clock, Calendars.of_week(), small_batches, owner="a"),
+                   TimerPoller(b, clock, Calendars.of_week(), small_batches, owner="b")]
         started = time.perf_counter()
         fired_by = await asyncio.gather(drain(a, pollers[0], clock), drain(b, pollers[1], clock))
         elapsed = time.perf_counter() - started
@@ -116,8 +116,8 @@ async def test_a_step_claimed_by_a_replica_that_died_is_fired_by_the_other_once(
         await deliver(a, *cases)
         clock.at = DEADLINE + timedelta(hours=1)  # the reminders have passed too: 90 steps due
         lease = PollerSettings(lease_seconds=30, claim_batch=500)
-        dead = TimerPoller(a, clock, WorkingCalendar(), lease, owner="dead")
-        survivor = TimerPoller(b, clock, WorkingCalendar(), lease, owner="survivor")
+        dead = TimerPoller(a, clock, Calendars.of_week(), lease, owner="dead")
+        survivor = TimerPoller(b, clock, Calendars.of_week(), lease, owner="survivor")
         claimed = await dead.claim()
         assert len(claimed) == 90
         assert await survivor.fire_due() == 0  # leased to the dead replica
@@ -151,7 +151,7 @@ async def test_a_step_that_keeps_failing_ends_failed_on_both_replicas_while_the_
         await deliver(a, *cases)
         clock.at = DEADLINE + timedelta(hours=1)  # 3 steps due in each case
         settings = PollerSettings(max_timer_attempts=2, retry_seconds=1)
-        pollers = [TimerPoller(a, clock, WorkingCalendar(), settings, owner="a"), TimerPoller(b, clock, WorkingCalendar(), settings, owner="b")]
+        pollers = [TimerPoller(a, clock, Calendars.of_week(), settings, owner="a"), TimerPoller(b, clock, Calendars.of_week(), settings, owner="b")]
         assert sum(await asyncio.gather(*(poller.fire_due() for poller in pollers))) == 9 * 3
         clock.at += timedelta(seconds=1)
         assert [await poller.claim() for poller in pollers] == [[], []]  # held back for a second: not yet

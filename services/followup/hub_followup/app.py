@@ -24,10 +24,9 @@ def create_runtime(settings: HubSettings, clock: Clock | None = None) -> Runtime
     runtime = Runtime(settings, migrations=Path(__file__).parent / "migrations",
                       description="Keeps durable deadline timers for routed cases; follow-ups and escalation build on them.")
     policies()  # a bad ladder policy file stops the service here, naming the file
-    # Routing counts a case's deadline on its unit's calendar; CaseRouted does not say which that is, so
-    # the ladder counts on the deployment's standard one, with the same holidays file.
-    clock, days = clock or SystemClock(), load_calendars(settings).default
-    keeper = DeadlineKeeper(runtime, clock, days)
+    # Each ladder counts on the calendar routing names for the case's unit, with the same holidays file.
+    clock, calendars = clock or SystemClock(), load_calendars(settings)
+    keeper = DeadlineKeeper(runtime, clock, calendars)
     runtime.add_subscription(Subscription(topic=CASES.name, group="followup", handlers={
         CaseRouted.event_type: keeper.on_routed,
         **{event.event_type: keeper.on_moved for event in (CaseTransferred, CaseForwarded)},
@@ -38,7 +37,7 @@ def create_runtime(settings: HubSettings, clock: Clock | None = None) -> Runtime
     runtime.publisher(CASES.name, DeadlineScheduled)
     for step_event in (ReminderSent, SlaBreached, FollowUpSent, CaseEscalated):
         runtime.publisher(CASES.name, step_event)
-    runtime.background.append(TimerPoller(runtime, clock, days).poll)
+    runtime.background.append(TimerPoller(runtime, clock, calendars).poll)
     runtime.routers.append(router(runtime, runtime.auth))
     # Case work reads hub.cases.v1 in a group of its own rather than sharing the timers' handlers: each
     # group gets every fact with its own inbox and offsets, so the two consumers evolve apart.

@@ -34,7 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub_followup.clock import Clock
 from hub_followup.ladder import climb, policies, timer_for
 from hub_followup.models import Ladder, Timer, TimerStatus
-from hub_shared.calendar import WorkingCalendar
+from hub_shared.calendar import Calendars
 from hub_shared.jalali import as_utc
 from hub_shared.logs import case_context
 from hub_shared.service import Runtime
@@ -55,9 +55,9 @@ class PollerSettings(BaseSettings):
 
 
 class TimerPoller:
-    def __init__(self, runtime: Runtime, clock: Clock, days: WorkingCalendar, settings: PollerSettings | None = None,
+    def __init__(self, runtime: Runtime, clock: Clock, calendars: Calendars, settings: PollerSettings | None = None,
                  owner: str | None = None) -> None:
-        self._runtime, self._clock, self._days = runtime, clock, days
+        self._runtime, self._clock, self._calendars = runtime, clock, calendars
         self._settings = settings or PollerSettings()
         self.owner = owner or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -162,7 +162,8 @@ class TimerPoller:
                 timer.status, timer.fired_at = TimerStatus.paused.value, None  # set while the clock was stopping
                 return False
             with case_context(str(timer.case_id)):
-                events, after = climb(ladder, timer, policies().of(ladder.agency), self._days, now)
+                days = self._calendars.named(ladder.calendar)
+                events, after = climb(ladder, timer, policies().of(ladder.agency), days, now)
                 for event in events:
                     self._runtime.stage(session, event)
                 if after is not None:

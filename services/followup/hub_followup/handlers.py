@@ -1,5 +1,6 @@
-"""Follow-up's consumer: a routed (or reopened) case gets a ladder of durable timers; a move takes them
-to the new unit; an answer, archive, return or rejection cancels them. The poller (`firing`) fires them."""
+"""Follow-up's consumer: a routed (or reopened) case gets a ladder of durable timers, counted on the working
+calendar of its unit; a move takes them to the new unit (and counts them again on its calendar, if another);
+an answer, archive, return or rejection cancels them. The poller (`firing`) fires them."""
 
 import logging
 
@@ -8,9 +9,9 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_followup.clock import Clock
-from hub_followup.ladder import LIVE, agency_of, first_steps, policies, timer_for
+from hub_followup.ladder import LIVE, agency_of, first_steps, policies, recount, timer_for
 from hub_followup.models import Ladder, Timer, TimerStatus
-from hub_shared.calendar import WorkingCalendar
+from hub_shared.calendar import Calendars
 from hub_shared.envelope import Envelope
 from hub_shared.events import CaseForwarded, CaseReopened, CaseRouted, CaseTransferred, DeadlineScheduled
 from hub_shared.jalali import as_utc
@@ -20,8 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class DeadlineKeeper:
-    def __init__(self, runtime: Runtime, clock: Clock, days: WorkingCalendar) -> None:
-        self._runtime, self._clock, self._days = runtime, clock, days
+    def __init__(self, runtime: Runtime, clock: Clock, calendars: Calendars) -> None:
+        self._runtime, self._clock, self._calendars = runtime, clock, calendars
 
     async def on_routed(self, session: AsyncSession, envelope: Envelope) -> None:
         """A new ladder; a case routed again (after a return) starts over with the new unit and deadline."""
@@ -30,7 +31,7 @@ class DeadlineKeeper:
         if ladder is None:
             ladder = Ladder(case_id=case.case_id, tracking_code=case.tracking_code, agency=agency_of(case.unit_id),
                             unit_id=case.unit_id, deadline_at=as_utc(case.deadline_at), number=0)
-        ladder.unit_id, ladder.agency = case.unit_id, agency_of(case.unit_id)
+        ladder.unit_id, ladder.agency, ladder.calendar = case.unit_id, agency_of(case.unit_id), case.calendar
         ladder.confidential, ladder.about_employee = case.confidential, case.about_employee
         await self._start(session, ladder, as_utc(case.deadline_at))
 
@@ -42,16 +43,27 @@ class DeadlineKeeper:
             log.warning("reopened case has no ladder here (routed before follow-up kept ladders); nothing to follow up")
             return
         working_days = policies().of(ladder.agency).reopened_working_days
-        await self._start(session, ladder, self._days.deadline(event.reopened_at, working_days))
+        days = self._calendars.named(ladder.calendar)
+        await self._start(session, ladder, days.deadline(event.reopened_at, working_days))
 
     async def on_moved(self, session: AsyncSession, envelope: Envelope) -> None:
-        """Transferred or forwarded: the case's waiting steps follow it to the new unit; their due times stay."""
+        """Transferred or forwarded: the case's waiting steps follow it to the new unit. Their due times stay,
+        unless the new unit works on another calendar: then each is counted again on it, the same number of
+        working days from the deadline or the step before (the deadline itself stays)."""
         event: CaseTransferred | CaseForwarded = envelope.data
         await session.execute(update(Timer).where(col(Timer.case_id) == event.case_id, col(Timer.status).in_(LIVE))
                               .values(unit_id=event.unit_id))
-        await session.execute(update(Ladder).where(col(Ladder.case_id) == event.case_id)
-                              .values(unit_id=event.unit_id, agency=agency_of(event.unit_id)))
-        log.info("timers of the case moved to %s", event.unit_id)
+        ladder = await session.get(Ladder, event.case_id)
+        if ladder is None:
+            log.warning("moved case has no ladder here (routed before follow-up kept ladders); its timers moved to %s",
+                        event.unit_id)
+            return
+        before, after = self._calendars.named(ladder.calendar), self._calendars.named(event.calendar)
+        ladder.unit_id, ladder.agency, ladder.calendar = event.unit_id, agency_of(event.unit_id), event.calendar
+        session.add(ladder)
+        moved = await recount(session, ladder, after) if after is not before else 0
+        log.info("timers of the case moved to %s (calendar %s; %d due times counted again)", event.unit_id,
+                 event.calendar or "standard", moved)
 
     async def on_closed(self, session: AsyncSession, envelope: Envelope) -> None:
         """Answered, archived, returned or rejected: nothing is due any more."""
@@ -65,7 +77,8 @@ class DeadlineKeeper:
         await _cancel_live_steps(session, ladder.case_id)
         ladder.number, ladder.deadline_at, ladder.paused_at, ladder.closed_at = ladder.number + 1, deadline_at, None, None
         session.add(ladder)
-        steps = first_steps(policies().of(ladder.agency), self._days, deadline_at, ladder.unit_id, now)
+        days = self._calendars.named(ladder.calendar)
+        steps = first_steps(policies().of(ladder.agency), days, deadline_at, ladder.unit_id, now)
         session.add_all([timer_for(ladder, step, now) for step in steps])
         self._runtime.stage(session, DeadlineScheduled(case_id=ladder.case_id, tracking_code=ladder.tracking_code,
                                                        unit_id=ladder.unit_id, due_at=deadline_at, scheduled_at=now))

@@ -5,9 +5,12 @@ with notice to the unit's superiors, and a final grace → escalation to the par
 agency HQ's performance office, each level with its own grace → a follow-up every few working days until
 there is a result. Each step is a durable timer; firing one stages its events and schedules the next.
 
-The intervals are in working days (`hub_shared.calendar`, the deployment's standard week: followup does not
-know which calendar a unit follows) and come from a policy per agency (`ladder_policies/default.yaml`,
-overridden key by key by `ladder_policies/<agency>.yaml`).
+The intervals are in working days and come from a policy per agency (`ladder_policies/default.yaml`,
+overridden key by key by `ladder_policies/<agency>.yaml`). They are counted on the working calendar of the
+unit holding the case (`hub_shared.calendar`), which routing names on `CaseRouted` and on every move; the
+ladder keeps it. Escalation graces too are counted on it: followup holds no organisation tree, so it does
+not know the calendar of a unit it escalates to. Each step keeps what it is counted from, so a move to a unit
+on another calendar counts the steps still ahead again (`recount`).
 """
 
 import functools
@@ -124,17 +127,24 @@ def parent_unit(unit_id: str) -> str | None:
 @dataclass(frozen=True)
 class Step:
     """A timer to set: `name` is unique within the case's ladder (`reminder-5`, `answer_deadline`,
-    `follow-up-2`, `follow-up-3`, `escalation-1`, `repeat-1`, ...); `unit_id` is the unit it addresses."""
+    `follow-up-2`, `follow-up-3`, `escalation-1`, `repeat-1`, ...); `unit_id` is the unit it addresses. It is
+    due `working_days` working days after `counted_from` (before it, when negative)."""
 
     name: str
     due_at: datetime
     unit_id: str
+    counted_from: datetime | None = None
+    working_days: int = 0
+
+
+def counted(name: str, days: WorkingCalendar, start: datetime, working_days: int, unit_id: str) -> Step:
+    return Step(name, days.shift(start, working_days), unit_id, start, working_days)
 
 
 def first_steps(policy: LadderPolicy, days: WorkingCalendar, deadline_at: datetime, unit_id: str, now: datetime) -> list[Step]:
     """The reminders still ahead, and the deadline itself."""
-    reminders = [Step(f"reminder-{n}", days.shift(deadline_at, -n), unit_id) for n in policy.reminders_before_deadline]
-    return [step for step in reminders if step.due_at > now] + [Step(ANSWER_DEADLINE, deadline_at, unit_id)]
+    reminders = [counted(f"reminder-{n}", days, deadline_at, -n, unit_id) for n in policy.reminders_before_deadline]
+    return [step for step in reminders if step.due_at > now] + [Step(ANSWER_DEADLINE, deadline_at, unit_id, deadline_at)]
 
 
 def climb(ladder: Ladder, timer: Timer, policy: LadderPolicy, days: WorkingCalendar, now: datetime) -> tuple[list[Event], Step | None]:
@@ -146,33 +156,49 @@ def climb(ladder: Ladder, timer: Timer, policy: LadderPolicy, days: WorkingCalen
     if timer.step == ANSWER_DEADLINE:
         return [SlaBreached(**case, unit_id=unit, deadline_at=as_utc(ladder.deadline_at), breached_at=now),
                 FollowUpSent(**case, unit_id=unit, level=1, sent_at=now)], \
-            Step("follow-up-2", days.shift(due, policy.follow_up_every), unit)
+            counted("follow-up-2", days, due, policy.follow_up_every, unit)
     if kind == "reminder":
         return [ReminderSent(**case, unit_id=unit, days_left=int(number), deadline_at=as_utc(ladder.deadline_at), sent_at=now)], None
     if kind == "follow-up" and number == "2":
-        return [FollowUpSent(**case, unit_id=unit, level=2, sent_at=now)], Step("follow-up-3", days.shift(due, policy.follow_up_every), unit)
+        return [FollowUpSent(**case, unit_id=unit, level=2, sent_at=now)], counted("follow-up-3", days, due, policy.follow_up_every, unit)
     if kind == "follow-up":
         return [FollowUpSent(**case, unit_id=unit, level=3, notice_to_superiors=True, sent_at=now)], \
-            _up_or_again(1, unit, days.shift(due, policy.final_grace))
+            _up_or_again(1, unit, days, due, policy.final_grace)
     if kind == "escalation" and (parent := parent_unit(unit)):
         return [CaseEscalated(**case, from_unit=unit, to_unit=parent, level=int(number), escalated_at=now)], \
-            _up_or_again(int(number) + 1, parent, days.shift(due, policy.escalation_grace))
+            _up_or_again(int(number) + 1, parent, days, due, policy.escalation_grace)
     if kind == "escalation":  # moved to the top of an agency while waiting: nothing left to escalate to
-        return [], Step("repeat-1", due, unit)
+        return [], Step("repeat-1", due, unit, due)
     repeat = int(number)
     return [FollowUpSent(**case, unit_id=unit, level=3, repeat=repeat, sent_at=now)], \
-        Step(f"repeat-{repeat + 1}", days.shift(due, policy.repeat_every), unit)
+        counted(f"repeat-{repeat + 1}", days, due, policy.repeat_every, unit)
 
 
-def _up_or_again(level: int, unit_id: str, due_at: datetime) -> Step:
+def _up_or_again(level: int, unit_id: str, days: WorkingCalendar, start: datetime, working_days: int) -> Step:
     """Escalate one level further, or, at the top of the agency, follow up again and again."""
-    return Step(f"escalation-{level}" if parent_unit(unit_id) else "repeat-1", due_at, unit_id)
+    return counted(f"escalation-{level}" if parent_unit(unit_id) else "repeat-1", days, start, working_days, unit_id)
 
 
 def timer_for(ladder: Ladder, step: Step, now: datetime) -> Timer:
     return Timer(case_id=ladder.case_id, ladder=ladder.number, tracking_code=ladder.tracking_code, unit_id=step.unit_id,
                  confidential=ladder.confidential, about_employee=ladder.about_employee, step=step.name,
-                 due_at=step.due_at, status=TimerStatus.pending.value, created_at=now)
+                 due_at=step.due_at, counted_from=step.counted_from, working_days=step.working_days,
+                 status=TimerStatus.pending.value, created_at=now)
+
+
+async def recount(session: AsyncSession, ladder: Ladder, days: WorkingCalendar) -> int:
+    """Count the ladder's waiting steps again on `days` (the case moved to a unit on another calendar): each
+    stays the same number of working days from what it was counted from. Steps set before they kept that
+    (migration 0008) keep their due time. How many moved."""
+    timers = (await session.exec(select(Timer).where(Timer.case_id == ladder.case_id, Timer.ladder == ladder.number,
+                                                     col(Timer.status).in_(LIVE), col(Timer.counted_from).is_not(None)))).all()
+    moved = 0
+    for timer in timers:
+        due_at = days.shift(as_utc(timer.counted_from), timer.working_days or 0)
+        if due_at != as_utc(timer.due_at):
+            timer.due_at, moved = due_at, moved + 1
+            session.add(timer)
+    return moved
 
 
 # --- the clock stops while the citizen is asked for information ---------------------------------------
@@ -203,6 +229,8 @@ async def resume_clock(session: AsyncSession, case_id: UUID, at: datetime) -> No
     timers = (await session.exec(select(Timer).where(Timer.case_id == case_id, Timer.status == TimerStatus.paused.value))).all()
     for timer in timers:
         timer.due_at, timer.status = as_utc(timer.due_at) + stood_still, TimerStatus.pending.value
+        if timer.counted_from is not None:  # so that a later recount keeps the time the clock stood still
+            timer.counted_from = as_utc(timer.counted_from) + stood_still
         session.add(timer)
     ladder.deadline_at, ladder.paused_at = as_utc(ladder.deadline_at) + stood_still, None
     session.add(ladder)

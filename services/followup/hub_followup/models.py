@@ -19,7 +19,8 @@ class TimerStatus(str, Enum):
 
 
 class Ladder(SQLModel, table=True):
-    """The ladder of one case: the unit that holds it, its deadline, and whether its clock is paused."""
+    """The ladder of one case: the unit that holds it and its working calendar, its deadline, and whether its
+    clock is paused."""
 
     __tablename__ = "followup_ladder"
 
@@ -30,6 +31,9 @@ class Ladder(SQLModel, table=True):
     confidential: bool = False
     about_employee: str | None = Field(default=None, max_length=64)
     deadline_at: datetime
+    calendar: str | None = Field(default=None, max_length=64, description=(
+        "the working calendar of the unit holding the case, as routing names it; none (routed before it was "
+        "named): the standard one"))
     number: int = Field(default=1, description="1 for the first ladder, n + 1 for each new one (reopened or routed again)")
     paused_at: datetime | None = None
     closed_at: datetime | None = None
@@ -51,6 +55,9 @@ class Timer(SQLModel, table=True):
     about_employee: str | None = Field(default=None, max_length=64)
     step: str = Field(max_length=32)
     due_at: datetime = Field(index=True)
+    counted_from: datetime | None = Field(default=None, description=(
+        "what `due_at` is counted from: the deadline, or the due time of the step before; none on steps set before 0008"))
+    working_days: int | None = Field(default=None, description="working days after `counted_from` (before it, when negative)")
     status: str = Field(max_length=16)
     lease_until: datetime | None = None
     lease_owner: str | None = Field(default=None, max_length=64)

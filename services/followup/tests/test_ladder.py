@@ -12,7 +12,7 @@ from hub_followup.app import create_runtime
 from hub_followup.firing import PollerSettings, TimerPoller
 from hub_followup.ladder import POLICY_DIR, Step, load_policies, pause_clock, policies, resume_clock, timer_for
 from hub_followup.models import Ladder, Timer
-from hub_shared.calendar import WorkingCalendar
+from hub_shared.calendar import Calendars, WorkingCalendar
 from hub_shared.envelope import Envelope
 from hub_shared.events import (AnswerOutcome, CaseAnswered, CaseEscalated, CaseReopened, CaseRouted, CaseTransferred,
                                FollowUpSent, ReminderSent, RoutingDecision, SlaBreached)
@@ -46,10 +46,10 @@ def followup(tmp_path: Path, clock: ManualClock):
     return sqlite_runtime(lambda settings: create_runtime(settings, clock), "followup", tmp_path)
 
 
-def routed(unit_id: str = KASHAN, deadline_at: datetime = DEADLINE) -> CaseRouted:
+def routed(unit_id: str = KASHAN, deadline_at: datetime = DEADLINE, calendar: str | None = None) -> CaseRouted:
     return CaseRouted(case_id=uuid.uuid4(), tracking_code="12345678903", unit_id=unit_id, unit_name="دفتر",
                       decision=RoutingDecision(rule="r", explanation="e"), working_days=30, deadline_at=deadline_at,
-                      deadline_jalali="1405/10/19 23:59", routed_at=ROUTED_AT)
+                      deadline_jalali="1405/10/19 23:59", routed_at=ROUTED_AT, calendar=calendar)
 
 
 def step_of(envelope: Envelope) -> str:
@@ -105,7 +105,7 @@ async def test_the_whole_ladder_climbs_once_in_order_at_each_due_time(tmp_path) 
     clock = ManualClock(ROUTED_AT)
     runtime = followup(tmp_path, clock)
     await deliver(runtime, routed())
-    await run_until(runtime, TimerPoller(runtime, clock, WorkingCalendar()), clock, at_tehran("2027-02-25"))
+    await run_until(runtime, TimerPoller(runtime, clock, Calendars.of_week()), clock, at_tehran("2027-02-25"))
     assert await steps(runtime) == WHOLE_LADDER
 
 
@@ -116,7 +116,7 @@ async def test_reminders_move_off_a_day_the_shared_holidays_file_closes(tmp_path
     clock = ManualClock(ROUTED_AT)
     runtime = followup(tmp_path, clock)
     await deliver(runtime, routed())
-    await run_until(runtime, TimerPoller(runtime, clock, WorkingCalendar()), clock, at_tehran("2027-01-08"))
+    await run_until(runtime, TimerPoller(runtime, clock, Calendars.of_week()), clock, at_tehran("2027-01-08"))
     # Tue 5 Jan is closed: one working day before Sat 9 is Mon 4, and five are Tue 29 Dec (not Wed 30)
     assert await steps(runtime) == [("reminder-5", "2026-12-29"), ("reminder-1", "2027-01-04")]
 
@@ -124,7 +124,7 @@ async def test_reminders_move_off_a_day_the_shared_holidays_file_closes(tmp_path
 async def test_an_answer_cancels_every_waiting_step(tmp_path) -> None:
     clock = ManualClock(ROUTED_AT)
     runtime, case = followup(tmp_path, clock), routed()
-    poller = TimerPoller(runtime, clock, WorkingCalendar())
+    poller = TimerPoller(runtime, clock, Calendars.of_week())
     await deliver(runtime, case)
     await run_until(runtime, poller, clock, at_tehran("2027-01-10"))
     await deliver(runtime, CaseAnswered(case_id=case.case_id, tracking_code=case.tracking_code, unit_id=KASHAN,
@@ -147,7 +147,7 @@ async def test_a_transfer_moves_the_waiting_steps_to_the_new_unit_with_their_due
     after = await timers(runtime, case.case_id)
     assert [(step, due) for step, _, _, due in after] == [(step, due) for step, _, _, due in before]
     assert {unit for _, _, unit, _ in after} == {"industry/tehran/performance-office"}
-    await run_until(runtime, TimerPoller(runtime, clock, WorkingCalendar()), clock, at_tehran("2027-01-10"))
+    await run_until(runtime, TimerPoller(runtime, clock, Calendars.of_week()), clock, at_tehran("2027-01-10"))
     breach = next(e.data for e in await staged(runtime) if isinstance(e.data, SlaBreached))
     assert breach.unit_id == "industry/tehran/performance-office"
 
@@ -155,7 +155,7 @@ async def test_a_transfer_moves_the_waiting_steps_to_the_new_unit_with_their_due
 async def test_a_reopened_case_starts_a_fresh_ladder_from_the_reopening(tmp_path) -> None:
     clock = ManualClock(ROUTED_AT)
     runtime, case = followup(tmp_path, clock), routed()
-    poller = TimerPoller(runtime, clock, WorkingCalendar())
+    poller = TimerPoller(runtime, clock, Calendars.of_week())
     await deliver(runtime, case)
     await run_until(runtime, poller, clock, at_tehran("2027-01-13"))
     common = {"case_id": case.case_id, "tracking_code": case.tracking_code}
@@ -176,7 +176,7 @@ async def test_a_reopened_case_starts_a_fresh_ladder_from_the_reopening(tmp_path
 async def test_pausing_stops_the_clock_and_resuming_moves_every_waiting_step_later(tmp_path) -> None:
     clock = ManualClock(ROUTED_AT)
     runtime, case = followup(tmp_path, clock), routed()
-    poller = TimerPoller(runtime, clock, WorkingCalendar())
+    poller = TimerPoller(runtime, clock, Calendars.of_week())
     await deliver(runtime, case)
     before = {step: due for step, _, _, due in await timers(runtime, case.case_id)}
     paused_at = at_tehran("2026-12-20")
@@ -222,7 +222,7 @@ async def test_a_step_set_while_the_case_was_closing_or_pausing_waits_or_ends_in
         for case in (paused, answered):  # as a fire racing the pause or the answer would have added them
             ladder = await session.get(Ladder, case.case_id)
             session.add(timer_for(ladder, Step("follow-up-2", clock.now(), KASHAN), clock.now()))
-    assert await TimerPoller(runtime, clock, WorkingCalendar()).fire_due() == 0
+    assert await TimerPoller(runtime, clock, Calendars.of_week()).fire_due() == 0
     assert ("follow-up-2", "paused") in [(step, status) for step, status, _, _ in await timers(runtime, paused.case_id)]
     assert ("follow-up-2", "cancelled") in [(step, status) for step, status, _, _ in await timers(runtime, answered.case_id)]
     assert await steps(runtime) == []
@@ -236,14 +236,14 @@ async def test_a_restart_mid_ladder_neither_loses_nor_repeats_a_step(tmp_path) -
     clock = ManualClock(ROUTED_AT)
     first = followup(tmp_path, clock)
     await deliver(first, routed())
-    await run_until(first, TimerPoller(first, clock, WorkingCalendar()), clock, at_tehran("2027-01-13"))
+    await run_until(first, TimerPoller(first, clock, Calendars.of_week()), clock, at_tehran("2027-01-13"))
     clock.at = at_tehran("2027-01-18")  # follow-up-3 is due: a replica claims it and dies before firing it
-    dying = TimerPoller(first, clock, WorkingCalendar(), PollerSettings(lease_seconds=60))
+    dying = TimerPoller(first, clock, Calendars.of_week(), PollerSettings(lease_seconds=60))
     assert len(await dying.claim()) == 1
     await first.engine.dispose()
 
     second = followup(tmp_path, clock)
-    poller = TimerPoller(second, clock, WorkingCalendar(), PollerSettings(lease_seconds=60))
+    poller = TimerPoller(second, clock, Calendars.of_week(), PollerSettings(lease_seconds=60))
     assert await poller.fire_due() == 0  # the dead replica's lease still holds
     clock.at += timedelta(seconds=61)
     assert await poller.fire_due() == 1

@@ -16,7 +16,7 @@ from hub_followup.app import create_runtime
 from hub_followup.firing import NO_OUTCOME, PollerSettings, TimerPoller, retry_failed
 from hub_followup.models import Timer
 from hub_shared.auth import Role
-from hub_shared.calendar import WorkingCalendar
+from hub_shared.calendar import Calendars
 from hub_shared.events import AnswerOutcome, CaseAnswered, CaseRouted, FollowUpSent, ReminderSent, RoutingDecision
 from hub_shared.jalali import TEHRAN, as_utc
 from hub_shared.testing import bearer, deliver, sqlite_runtime, staged
@@ -85,7 +85,7 @@ async def test_a_step_that_keeps_failing_ends_failed_after_the_cap_and_is_leased
     runtime, broken, healthy = followup(tmp_path, clock), routed(), routed()
     Broken(monkeypatch, lambda timer: timer.case_id == broken.case_id)
     await deliver(runtime, broken, healthy)
-    poller = TimerPoller(runtime, clock, WorkingCalendar(), THREE_TRIES)
+    poller = TimerPoller(runtime, clock, Calendars.of_week(), THREE_TRIES)
     clock.at = as_utc((await step(runtime, broken.case_id)).due_at)
 
     assert await poller.fire_due() == 1  # the healthy case's reminder fires beside the broken one's failure
@@ -112,7 +112,7 @@ async def test_a_step_that_fails_then_succeeds_fires_once_and_the_ladder_goes_on
     runtime, case = followup(tmp_path, clock), routed()
     Broken(monkeypatch, lambda timer: timer.step == "answer_deadline", times=2)
     await deliver(runtime, case)
-    poller = TimerPoller(runtime, clock, WorkingCalendar(), THREE_TRIES)
+    poller = TimerPoller(runtime, clock, Calendars.of_week(), THREE_TRIES)
     deadline = await step(runtime, case.case_id, "answer_deadline")
     clock.at = as_utc(deadline.due_at)
     assert await poller.fire_due() == 2  # both reminders, overdue; the deadline step fails
@@ -135,7 +135,7 @@ async def test_each_failure_holds_the_step_back_twice_as_long_as_the_last(tmp_pa
     runtime, case = followup(tmp_path, clock), routed()
     Broken(monkeypatch, lambda timer: True)
     await deliver(runtime, case)
-    poller = TimerPoller(runtime, clock, WorkingCalendar(), PollerSettings(max_timer_attempts=5, retry_seconds=60))
+    poller = TimerPoller(runtime, clock, Calendars.of_week(), PollerSettings(max_timer_attempts=5, retry_seconds=60))
     clock.at = as_utc((await step(runtime, case.case_id)).due_at)
     assert len(await poller.claim()) == 1
     timer_id = (await step(runtime, case.case_id)).id
@@ -155,7 +155,7 @@ async def test_a_case_closed_while_its_step_waits_to_be_tried_again_cancels_the_
     runtime, case = followup(tmp_path, clock), routed()
     Broken(monkeypatch, lambda timer: True)
     await deliver(runtime, case)
-    poller = TimerPoller(runtime, clock, WorkingCalendar(), THREE_TRIES)
+    poller = TimerPoller(runtime, clock, Calendars.of_week(), THREE_TRIES)
     clock.at = as_utc((await step(runtime, case.case_id)).due_at)
     assert await poller.fire_due() == 0
     await deliver(runtime, answered(case, clock.now()))
@@ -169,7 +169,7 @@ async def test_an_operator_retries_a_failed_step_once_its_cause_is_fixed(tmp_pat
     runtime, fixed, closed = followup(tmp_path, clock), routed(), routed()
     broken = Broken(monkeypatch, lambda timer: True)
     await deliver(runtime, fixed, closed)
-    poller = TimerPoller(runtime, clock, WorkingCalendar(), PollerSettings(max_timer_attempts=1))
+    poller = TimerPoller(runtime, clock, Calendars.of_week(), PollerSettings(max_timer_attempts=1))
     clock.at = as_utc((await step(runtime, fixed.case_id)).due_at)
     assert await poller.fire_due() == 0
     assert {(await step(runtime, case.case_id)).status for case in (fixed, closed)} == {"failed"}
@@ -193,9 +193,9 @@ async def test_leases_that_end_without_an_outcome_count_as_attempts(tmp_path, ca
     settings = PollerSettings(max_timer_attempts=2, lease_seconds=30)
     clock.at = as_utc((await step(runtime, case.case_id)).due_at)
     for replica in ("a", "b"):
-        assert len(await TimerPoller(runtime, clock, WorkingCalendar(), settings, owner=replica).claim()) == 1
+        assert len(await TimerPoller(runtime, clock, Calendars.of_week(), settings, owner=replica).claim()) == 1
         clock.at += timedelta(seconds=31)  # ... and the replica stops before firing it
-    assert await TimerPoller(runtime, clock, WorkingCalendar(), settings, owner="c").fire_due() == 0
+    assert await TimerPoller(runtime, clock, Calendars.of_week(), settings, owner="c").fire_due() == 0
     timer = await step(runtime, case.case_id)
     assert (timer.status, timer.attempts, timer.last_error, timer.lease_owner) == ("failed", 2, NO_OUTCOME, None)
     assert len(failed_for_good(caplog)) == 1 and "reminder-5 failed for good after 2 attempts" in failed_for_good(caplog)[0]

@@ -18,13 +18,13 @@ def create_runtime(settings: HubSettings) -> Runtime:
     runtime = Runtime(settings, migrations=Path(__file__).parent / "migrations",
                       description="Read models built from events: case status and history, statistics, satisfaction, change feed, timeline.")
     reporting = ReportingSettings()
-    calendar = load_calendars(settings).default  # case facts do not say which calendar their unit follows
+    calendars = load_calendars(settings)  # each case fact names its unit's calendar
     runtime.reporting_subscriptions = [
         Subscription(topic=CASES.name, group="reporting", handlers={model.event_type: project for model in PROJECTED}),
         Subscription(topic=FEEDBACK.name, group="reporting-feedback", handlers={RatingSubmitted.event_type: project_rating}),
     ]
     for subscription in runtime.reporting_subscriptions:
         runtime.add_subscription(subscription)
-    runtime.routers += [api.router(runtime), feed_api.router(runtime, reporting), reports_api.router(runtime, reporting, calendar),
+    runtime.routers += [api.router(runtime), feed_api.router(runtime, reporting), reports_api.router(runtime, reporting, calendars),
                         satisfaction_api.router(runtime, reporting)]
     return runtime

@@ -49,6 +49,8 @@ class CaseFact(SQLModel, table=True):
     province: str = Field(default="", max_length=64)
     county: str | None = Field(default=None, max_length=64)
     unit_id: str = Field(default="", max_length=200, index=True)
+    calendar: str | None = Field(default=None, max_length=64, description=(
+        "the working calendar of the unit holding the case, as routing names it; none (older events): the standard one"))
     kind: str = Field(default="", max_length=32)
     topic_id: str | None = Field(default=None, max_length=64)
     channel: str = Field(default="", max_length=32)

@@ -73,12 +73,12 @@ async def _project_fact(session: AsyncSession, event) -> None:
     match event:
         case CaseRouted():
             fact.unit_id, fact.deadline_at, fact.confidential = event.unit_id, event.deadline_at, event.confidential or fact.confidential
-            fact.routed_at = fact.routed_at or event.routed_at
+            fact.routed_at, fact.calendar = fact.routed_at or event.routed_at, event.calendar
         case CaseTransferred():
             fact.unit_id, fact.deadline_at, fact.transfer_count = event.unit_id, event.deadline_at, event.transfers
-            fact.agency = event.agency
+            fact.agency, fact.calendar = event.agency, event.calendar
         case CaseForwarded():
-            fact.unit_id = event.unit_id
+            fact.unit_id, fact.calendar = event.unit_id, event.calendar
         case CaseClassified():
             fact.topic_id = event.topic_id
         case CaseAnswered():

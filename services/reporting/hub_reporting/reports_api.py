@@ -15,7 +15,7 @@ from hub_reporting.periods import BadPeriod, Period, parse_period
 from hub_reporting.settings import ReportingSettings
 from hub_reporting.statistics import Figures, Group, Ranked, TopicTrend, figures, grouped, ranking, top_topics
 from hub_shared.auth import AUTH_RESPONSES, Principal, Scope
-from hub_shared.calendar import WorkingCalendar
+from hub_shared.calendar import Calendars
 from hub_shared.service import Runtime
 
 CONDUCT_TOPICS = ("staff-conduct", "bribery-corruption")
@@ -50,7 +50,8 @@ class CaseReport(BaseModel):
     previous_period: PeriodView
     response_time_unit: str = "hours (calendar hours from registration to the final answer)"
     response_working_days_unit: str = ("working days after the day of registration up to the day of the final answer, "
-                                       "on the standard working week and holidays that deadlines are counted on")
+                                       "on the working calendar of the unit that held the case (its week, holidays and "
+                                       "closures, as deadlines are counted)")
     totals: Figures
     group_by: str | None
     groups: list[Group]
@@ -92,7 +93,7 @@ def _key(group_by: GroupBy, root: str):
             GroupBy.unit: lambda f: child_of(root, f.unit_id)}[group_by]
 
 
-def router(runtime: Runtime, settings: ReportingSettings, calendar: WorkingCalendar) -> APIRouter:
+def router(runtime: Runtime, settings: ReportingSettings, calendars: Calendars) -> APIRouter:
     api = APIRouter(prefix="/api/v1/reports", tags=["reports"])
     may_read = reader(runtime)
 
@@ -125,11 +126,11 @@ def router(runtime: Runtime, settings: ReportingSettings, calendar: WorkingCalen
         current, before = await facts(root, chosen), await facts(root, chosen.previous())
         now = datetime.now(UTC)
         report = CaseReport(
-            unit=root, period=_view(chosen), previous_period=_view(chosen.previous()), totals=figures(current, now, calendar),
+            unit=root, period=_view(chosen), previous_period=_view(chosen.previous()), totals=figures(current, now, calendars),
             group_by=group_by.value if group_by else None,
-            groups=grouped(current, _key(group_by, root), now, calendar) if group_by else [],
+            groups=grouped(current, _key(group_by, root), now, calendars) if group_by else [],
             top_topics=top_topics(current, before), min_cases=min_cases or settings.min_cases,
-            ranking=ranking(current, min_cases or settings.min_cases, now, calendar))
+            ranking=ranking(current, min_cases or settings.min_cases, now, calendars))
         if format is Format.json:
             return report
         rows = [g.model_dump() for g in report.groups] or [{"key": root, **report.totals.model_dump()}]

@@ -2,7 +2,8 @@
 
 Response times are given twice: in calendar hours from registration to the final answer, and in working
 days (`WorkingCalendar.working_days_between`, counted as routing counts deadlines: an answer on the last
-day of an n-working-day deadline took n)."""
+day of an n-working-day deadline took n), on the working calendar of the unit that held the case last
+(`CaseFact.calendar`; the standard one when no event named it)."""
 
 import statistics as stats
 from collections import Counter, defaultdict
@@ -12,7 +13,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from hub_reporting.models import CaseFact
-from hub_shared.calendar import WorkingCalendar
+from hub_shared.calendar import Calendars
 from hub_shared.jalali import as_utc
 
 
@@ -33,10 +34,10 @@ class Group(Figures):
     key: str
 
 
-def figures(facts: list[CaseFact], now: datetime, calendar: WorkingCalendar) -> Figures:
+def figures(facts: list[CaseFact], now: datetime, calendars: Calendars) -> Figures:
     answered = [f for f in facts if f.answered_at is not None]
     hours = sorted((as_utc(f.answered_at) - as_utc(f.registered_at)).total_seconds() / 3600 for f in answered)
-    days = sorted(calendar.working_days_between(f.registered_at, f.answered_at) for f in answered)
+    days = sorted(calendars.named(f.calendar).working_days_between(f.registered_at, f.answered_at) for f in answered)
     judged = [f.on_time for f in answered if f.on_time is not None]
     return Figures(
         received=len(facts), answered=len(answered), overdue=sum(_overdue(f, now) for f in facts),
@@ -64,11 +65,11 @@ def _percentile(ordered: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def grouped(facts: Iterable[CaseFact], key: Callable[[CaseFact], str], now: datetime, calendar: WorkingCalendar) -> list[Group]:
+def grouped(facts: Iterable[CaseFact], key: Callable[[CaseFact], str], now: datetime, calendars: Calendars) -> list[Group]:
     buckets: dict[str, list[CaseFact]] = defaultdict(list)
     for fact in facts:
         buckets[key(fact)].append(fact)
-    return [Group(key=name, **figures(members, now, calendar).model_dump()) for name, members in sorted(buckets.items())]
+    return [Group(key=name, **figures(members, now, calendars).model_dump()) for name, members in sorted(buckets.items())]
 
 
 class TopicTrend(BaseModel):
@@ -88,9 +89,9 @@ class Ranked(Group):
     rank: int
 
 
-def ranking(facts: list[CaseFact], min_cases: int, now: datetime, calendar: WorkingCalendar) -> list[Ranked]:
+def ranking(facts: list[CaseFact], min_cases: int, now: datetime, calendars: Calendars) -> list[Ranked]:
     """Units that held at least `min_cases` cases, best first: on-time rate, then median response time.
     Units with fewer cases are left out, so a unit with two lucky cases does not top the table."""
-    eligible = [g for g in grouped(facts, lambda f: f.unit_id, now, calendar) if g.received >= min_cases]
+    eligible = [g for g in grouped(facts, lambda f: f.unit_id, now, calendars) if g.received >= min_cases]
     eligible.sort(key=lambda g: (-(g.on_time_rate or 0), g.response_hours_median if g.response_hours_median is not None else float("inf"), g.key))
     return [Ranked(rank=place, **g.model_dump()) for place, g in enumerate(eligible, start=1)]

@@ -24,7 +24,7 @@ TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 def case_events(n: int, unit: str = UNIT, topic: str = "employment", late: bool = False, about: str | None = None,
-                answered_after: timedelta = timedelta(hours=48)) -> list[Envelope]:
+                answered_after: timedelta = timedelta(hours=48), calendar: str | None = None) -> list[Envelope]:
     case_id, code = uuid.uuid4(), f"{n:011d}"
     at = AZAR_1405 + timedelta(hours=n)
     deadline = at + timedelta(days=-1 if late else 30)
@@ -32,7 +32,7 @@ def case_events(n: int, unit: str = UNIT, topic: str = "employment", late: bool 
                              target=Target(agency="labour", province="tehran", county="rey"), registered_at=at, topic_id=topic,
                              about_employee=about),
               CaseRouted(case_id=case_id, tracking_code=code, unit_id=unit, unit_name="واحد ری", working_days=30, deadline_at=deadline,
-                         deadline_jalali="x", routed_at=at, decision=RoutingDecision(rule="r", explanation="e")),
+                         deadline_jalali="x", routed_at=at, decision=RoutingDecision(rule="r", explanation="e"), calendar=calendar),
               CaseAnswered(case_id=case_id, tracking_code=code, unit_id=unit, outcome="upheld", answer_fa="پاسخ", legal_grounds="ماده ۱",
                            answered_at=at + answered_after)]
     envelopes = [wrap(e, f"/hub/{s}") for e, s in zip(events, ("intake", "routing", "followup"))]
@@ -109,6 +109,28 @@ async def test_response_time_in_working_days_skips_the_weekend_holidays_and_clos
     csv = (await get(runtime, "/api/v1/reports/cases", period="1405-09", format="csv")).content.decode("utf-8-sig")
     exported = dict(zip(*(line.split(",") for line in csv.splitlines()[:2])))
     assert (exported["میانه زمان پاسخ (روز کاری)"], exported["صدک ۹۰ زمان پاسخ (روز کاری)"]) == ("1.0", "1.8")
+
+
+async def test_response_time_in_working_days_counts_on_the_calendar_of_the_unit_holding_the_case(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    # registered on Wednesday 25 November 2026, answered on Friday 27: no working day where Thursday is off,
+    # one (Thursday 26) for a unit that works on Thursdays
+    standard, thursday_working = case_events(1), case_events(2, calendar="iran-thursday-working")
+    moved = case_events(3, answered_after=timedelta(days=5))  # moved to a unit on Thursdays, which answers it
+    health = "health/tehran/performance-office"
+    await deliver(runtime, *standard, *thursday_working, *moved[:2], CaseTransferred(
+        case_id=moved[0].data.case_id, tracking_code=moved[0].data.tracking_code, from_unit=UNIT, unit_id=health,
+        unit_name="دفتر", agency="health", transfers=1, deadline_at=moved[1].data.deadline_at, reason="موضوع بیمه درمان است",
+        by="e-1", transferred_at=AZAR_1405 + timedelta(hours=5), calendar="iran-thursday-working"),
+        moved[2].data.model_copy(update={"unit_id": health}))
+    async with runtime.engine.connect() as connection:
+        facts = dict((await connection.execute(text("SELECT tracking_code, calendar FROM reporting_case_fact"))).all())
+    assert facts == {"00000000001": None, "00000000002": "iran-thursday-working", "00000000003": "iran-thursday-working"}
+    body = (await get(runtime, "/api/v1/reports/cases", period="1405-09", unit="labour/tehran", group_by="unit")).json()
+    assert [(g["key"], g["response_working_days_median"]) for g in body["groups"]] == [("labour/tehran/rey", 0.5)]
+    # Mon 30 Nov: Thu 26, Sat 28, Sun 29, Mon 30 on the Thursday-working calendar (3 where Thursday is off)
+    national = (await get(runtime, "/api/v1/reports/cases", period="1405-09", group_by="unit")).json()
+    assert [(g["key"], g["response_working_days_median"]) for g in national["groups"]] == [("health", 4.0), ("labour", 0.5)]
 
 
 @pytest.mark.parametrize("params,code", [

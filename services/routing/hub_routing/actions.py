@@ -1,5 +1,6 @@
 """What people do to a routed case in routing: transfer it to another agency, forward it down to a
-sub-unit, return it to the body that referred it. The deadline never changes; transfers are limited.
+sub-unit, return it to the body that referred it. The deadline never changes; transfers are limited. A
+move names the new unit's working calendar, which followup counts the steps still ahead on.
 Also shows the rules in force."""
 
 from datetime import UTC, datetime
@@ -96,11 +97,12 @@ def router(runtime: Runtime, tree, rules: RuleBook, settings: RoutingSettings) -
             to_unit = nearest(tree.unit, body.agency, place, "performance-office")
             if to_unit is None:
                 raise _conflict("no_unit", "دستگاه مقصد دفتری برای رسیدگی در این استان ندارد.", f"{body.agency} has no performance office for this place.")
-            now = datetime.now(UTC)
+            now, unit = datetime.now(UTC), tree.unit(to_unit)
             record(session, referral, "transfer", to_unit, principal, body.reason, now)
             event = CaseTransferred(case_id=case_id, tracking_code=referral.tracking_code, from_unit=referral.unit_id, unit_id=to_unit,
-                                    unit_name=tree.unit(to_unit).name_fa, agency=body.agency, transfers=referral.transfers + 1,
-                                    deadline_at=referral.deadline_at, reason=body.reason, by=principal.subject, transferred_at=now)
+                                    unit_name=unit.name_fa, agency=body.agency, transfers=referral.transfers + 1,
+                                    deadline_at=referral.deadline_at, reason=body.reason, by=principal.subject, transferred_at=now,
+                                    calendar=unit.calendar)
             referral.unit_id, referral.agency, referral.transfers, referral.status = to_unit, body.agency, referral.transfers + 1, "transferred"
             session.add(referral)
             runtime.stage(session, event)
@@ -120,7 +122,7 @@ def router(runtime: Runtime, tree, rules: RuleBook, settings: RoutingSettings) -
             record(session, referral, "forward", body.unit_id, principal, body.reason, now)
             runtime.stage(session, CaseForwarded(case_id=case_id, tracking_code=referral.tracking_code, from_unit=referral.unit_id,
                                                  unit_id=body.unit_id, unit_name=unit.name_fa, reason=body.reason,
-                                                 by=principal.subject, forwarded_at=now))
+                                                 by=principal.subject, forwarded_at=now, calendar=unit.calendar))
             referral.unit_id, referral.status = body.unit_id, "forwarded"
             session.add(referral)
         runtime.committed()

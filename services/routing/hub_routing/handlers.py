@@ -57,5 +57,5 @@ class Router:
             case_id=case.case_id, tracking_code=case.tracking_code, unit_id=unit.id, unit_name=unit.name_fa,
             decision=decision, working_days=working_days, deadline_at=deadline,
             deadline_jalali=to_jalali(deadline), routed_at=now,
-            confidential=case.confidential, about_employee=case.about_employee,
+            confidential=case.confidential, about_employee=case.about_employee, calendar=unit.calendar,
         ))

@@ -9,7 +9,8 @@ import pytest
 
 from hub_routing.app import create_runtime
 from hub_shared.auth import Role
-from hub_shared.events import CaseForwarded, CaseRegistered, CaseReturned, CaseRouted, CaseTransferred, Target
+from hub_shared.events import (CaseForwarded, CaseRegistered, CaseReturned, CaseRouted, CaseTransferred, OrgUnitUpserted,
+                               Target)
 from hub_shared.testing import bearer, deliver, sqlite_runtime, staged
 
 ISFAHAN = Target(agency="labour", province="isfahan")
@@ -38,6 +39,7 @@ async def test_a_transfer_moves_the_case_to_the_other_agency_and_keeps_the_deadl
     assert isinstance(event, CaseTransferred)
     assert (event.unit_id, event.agency, event.transfers, event.by) == ("health/isfahan/performance-office", "health", 1, "manager-1")
     assert event.deadline_at == routed.deadline_at, "a transfer never restarts the clock"
+    assert (routed.calendar, event.calendar) == ("iran-standard", "iran-standard")
 
 
 async def test_transfers_are_limited(tmp_path, monkeypatch) -> None:
@@ -52,6 +54,10 @@ async def test_transfers_are_limited(tmp_path, monkeypatch) -> None:
 
 async def test_a_unit_forwards_down_and_returns(tmp_path, monkeypatch) -> None:
     runtime, client, routed = await routed_case(tmp_path, monkeypatch)
+    await deliver(runtime, OrgUnitUpserted(  # the Kashan office works on Thursdays
+        unit_id="labour/isfahan/kashan/performance-office", parent_id="labour/isfahan/kashan", kind="performance_office",
+        name_fa="دفتر مدیریت عملکرد اداره کاشان", calendar="iran-thursday-working", changed_by="isfahan-province-system",
+        changed_at=datetime.now(UTC)))
     async with client:
         down = await client.post(f"/api/v1/cases/{routed.case_id}/forward", headers=MANAGER,
                                  json={"unit_id": "labour/isfahan/kashan/performance-office", "reason": "محل وقوع کاشان است"})
@@ -66,6 +72,7 @@ async def test_a_unit_forwards_down_and_returns(tmp_path, monkeypatch) -> None:
     events = [envelope.data for envelope in await staged(runtime)][1:]
     assert [type(e) for e in events] == [CaseForwarded, CaseReturned]
     assert events[0].unit_id == "labour/isfahan/kashan/performance-office" and events[1].reason_fa
+    assert events[0].calendar == "iran-thursday-working", "the forward names the sub-unit's calendar"
 
 
 @pytest.mark.parametrize("headers,status,reason", [

@@ -4,9 +4,9 @@ import uuid
 from datetime import UTC, date, datetime
 
 from hub_routing.app import create_runtime
-from hub_shared.calendar import WorkingCalendar
+from hub_shared.calendar import STANDARD, THURSDAY_WORKING, WorkingCalendar
 from hub_shared.envelope import wrap
-from hub_shared.events import CaseRegistered, CaseRejected, CaseRouted, Target
+from hub_shared.events import CaseRegistered, CaseRejected, CaseRouted, OrgUnitUpserted, Target
 from hub_shared.testing import deliver, sqlite_runtime, staged
 
 
@@ -26,6 +26,22 @@ async def test_a_registered_case_is_routed_once_even_when_delivered_twice(tmp_pa
     assert routed.unit_id == "labour/tehran/rey/performance-office" and routed.working_days == 30
     assert routed.decision.rule == "nearest-level:county"
     assert routed.deadline_jalali.startswith("1405/10/")
+
+
+async def test_a_routed_case_names_the_working_calendar_of_its_unit(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "routing", tmp_path)
+    standard = registered()
+    await deliver(runtime, standard)
+    await deliver(runtime, OrgUnitUpserted(  # the Rey office starts working on Thursdays
+        unit_id="labour/tehran/rey/performance-office", parent_id="labour/tehran/rey", kind="performance_office",
+        name_fa="دفتر مدیریت عملکرد اداره ری", calendar=THURSDAY_WORKING, changed_by="tehran-province-system",
+        changed_at=datetime.now(UTC)))
+    thursday_working = registered()
+    await deliver(runtime, thursday_working)
+    first, second = [e.data for e in await staged(runtime) if isinstance(e.data, CaseRouted)]
+    assert (first.calendar, second.calendar) == (STANDARD, THURSDAY_WORKING)
+    assert first.deadline_at == WorkingCalendar().deadline(standard.registered_at, 30)
+    assert second.deadline_at == WorkingCalendar(thursday_off=False).deadline(thursday_working.registered_at, 30) < first.deadline_at
 
 
 async def test_the_deadline_skips_a_closure_in_the_shared_holidays_file(tmp_path, monkeypatch) -> None:

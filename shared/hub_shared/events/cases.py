@@ -105,6 +105,9 @@ class CaseRouted(_CaseEvent):
     routed_at: AwareDatetime
     confidential: bool = False
     about_employee: str | None = Field(None, max_length=64, description="as on the registered case, for staff views")
+    calendar: str | None = Field(None, max_length=64, description=(
+        "the working calendar of the unit the case is referred to (`iran-standard`, `iran-thursday-working`), on which "
+        "the deadline was counted and the follow-ups are; absent on older events: the standard one"))
 
 
 @registry.register

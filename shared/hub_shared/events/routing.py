@@ -1,5 +1,6 @@
 """Moves of a case after routing, made by people: transferred to another agency, forwarded down to a
-sub-unit, returned to the body that referred it. The answer deadline keeps running through every move."""
+sub-unit, returned to the body that referred it. The answer deadline keeps running through every move;
+a move names the new unit's working calendar, which the steps still ahead are counted on."""
 
 from pydantic import AwareDatetime, Field
 
@@ -22,6 +23,9 @@ class CaseTransferred(_CaseEvent):
     reason: str = Field(max_length=1000)
     by: str
     transferred_at: AwareDatetime
+    calendar: str | None = Field(None, max_length=64, description=(
+        "the working calendar of the unit the case moves to; the follow-ups still ahead are counted on it. "
+        "Absent on older events: the standard one"))
 
 
 @registry.register
@@ -35,6 +39,9 @@ class CaseForwarded(_CaseEvent):
     reason: str = Field(max_length=1000)
     by: str
     forwarded_at: AwareDatetime
+    calendar: str | None = Field(None, max_length=64, description=(
+        "the working calendar of the sub-unit the case moves to; the follow-ups still ahead are counted on it. "
+        "Absent on older events: the standard one"))
 
 
 @registry.register
