@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub_cli.dlq import replay_sync
+from hub_cli.holds import holds_app
 from hub_cli.outbox import outbox_app
 from hub_cli.trace import trace
 from hub_shared.auth import AuthSettings, Role, Scope, mint
@@ -224,6 +225,7 @@ def schemas(out: Path = typer.Option(Path("docs/schemas"), help="Folder to write
 
 app.command("trace")(trace)
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(holds_app, name="holds")
 
 if __name__ == "__main__":
     app()

@@ -103,7 +103,9 @@ class AuthSettings(BaseSettings):
     sso_audience: str | None = Field(None, description="`aud` the identity provider's tokens must name (required with jwks_url)")
     sso_algorithms: Annotated[tuple[str, ...], NoDecode] = Field(("RS256", "ES256"), description=(
         "Comma-separated asymmetric algorithms accepted from the identity provider"))
-    sso_subject_claim: str = Field("sub", min_length=1, description="Claim naming the person or client (their staff id)")
+    sso_subject_claim: str | None = Field(None, min_length=1, description=(
+        "Claim holding the staff id (personnel code) of the person, or the client's name; required with jwks_url, "
+        "because a case about an employee is hidden from the token whose subject is that employee's code"))
     sso_role_claim: str = Field("hub_role", min_length=1, description="Claim holding the role")
     sso_unit_claim: str = Field("hub_unit", min_length=1, description="Claim holding the unit id")
     sso_scope_claim: str = Field("scope", min_length=1, description="Claim holding the scopes: space-separated or a list")
@@ -146,6 +148,10 @@ class AuthSettings(BaseSettings):
         if self.jwks_url and not (self.sso_issuer and self.sso_audience):
             raise ValueError("HUB_AUTH_JWKS_URL needs HUB_AUTH_SSO_ISSUER and HUB_AUTH_SSO_AUDIENCE, "
                              "or any token the identity provider issues to anyone would be accepted")
+        if self.jwks_url and not self.sso_subject_claim:
+            raise ValueError("HUB_AUTH_JWKS_URL needs HUB_AUTH_SSO_SUBJECT_CLAIM: the claim holding the staff id "
+                             "(personnel code) the hub knows employees by, e.g. preferred_username; a provider's `sub` is "
+                             "often a random id, and then a complaint about an employee would not be hidden from them")
         return self
 
     def development_secrets(self) -> list[str]:

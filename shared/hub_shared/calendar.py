@@ -69,6 +69,7 @@ class WorkingCalendar:
         self._weekend = {FRIDAY, THURSDAY} if thursday_off else {FRIDAY}
         self._extra = extra_holidays
         self._worked = worked_holidays
+        self._running: dict[int, list[int]] = {}  # year -> working days among its first n days, n = 0..365/366
 
     @classmethod
     def with_overrides(cls, thursday_off: bool, overrides: HolidayOverrides) -> "WorkingCalendar":
@@ -100,7 +101,21 @@ class WorkingCalendar:
         first, last = _tehran_day(start), _tehran_day(end)
         if last < first:
             return -self.working_days_between(end, start)
-        return sum(self.is_working_day(first + timedelta(days=n)) for n in range(1, (last - first).days + 1))
+        return self._through(last, first.year) - self._through(first, first.year)
+
+    def _through(self, day: date, base_year: int) -> int:
+        """Working days from 1 January of `base_year` up to and including `day`: a report counts thousands of
+        answers, so each year is counted once and then looked up."""
+        return sum(self._year(year)[-1] for year in range(base_year, day.year)) + self._year(day.year)[day.timetuple().tm_yday]
+
+    def _year(self, year: int) -> list[int]:
+        if year not in self._running:
+            running, day = [0], date(year, 1, 1)
+            while day.year == year:
+                running.append(running[-1] + self.is_working_day(day))
+                day += timedelta(days=1)
+            self._running[year] = running
+        return self._running[year]
 
     def _next_working_day(self, day: date, step: int) -> date:
         day += timedelta(days=step)

@@ -77,6 +77,7 @@ class Subscription:
     group: str
     handlers: dict[str, Handler] = field(default_factory=dict)
     after_commit: Callable[[], None] = lambda: None
+    hold_cases: bool = True  # False where order within a key does not matter (ratings keyed by unit): nothing is held
 
     @property
     def ignored_types(self) -> frozenset[str]:
@@ -186,14 +187,14 @@ class BatchConsumer:
                 failure = await self._apply_alone(record, envelope, releases=key in holds)
                 if failure is None:
                     holds.pop(key, None)
-                elif key is not None:
+                elif key is not None and self._sub.hold_cases:
                     holds.setdefault(key, envelope.id)
                     await self._hold(key, holds[key], failure)
         self._sub.after_commit()
 
     async def _holds(self, keys: set[str]) -> dict[str, str]:
         """The held cases among `keys`, with the event each is held behind (one query a batch)."""
-        if not keys:
+        if not keys or not self._sub.hold_cases:
             return {}
         async with self._sessions() as session:
             rows = await session.exec(select(HeldCase).where(HeldCase.consumer == self._sub.group, col(HeldCase.key).in_(keys)))
@@ -277,3 +278,23 @@ class BatchConsumer:
         if isinstance(error, HeldBack):
             headers["hub_dlq_held_behind"] = error.first_event_id
         await self._broker.publish(record.value or b"", DLQ.name, key=record.key, headers=headers)
+
+
+async def held_cases(session: AsyncSession, group: str | None = None) -> list[HeldCase]:
+    """Cases held back, oldest first (`hub holds list`)."""
+    query = select(HeldCase).order_by(col(HeldCase.held_since))
+    if group:
+        query = query.where(HeldCase.consumer == group)
+    return list((await session.exec(query)).all())
+
+
+async def release_holds(session: AsyncSession, group: str, keys: list[str] | None) -> list[str]:
+    """Let held cases go without the event they wait for (it can never apply): the group applies their next
+    events as they come. The dead-lettered ones stay in the DLQ. Returns the keys released."""
+    query = select(HeldCase.key).where(HeldCase.consumer == group)
+    if keys is not None:
+        query = query.where(col(HeldCase.key).in_(keys))
+    released = sorted((await session.exec(query)).all())
+    if released:
+        await session.execute(delete(HeldCase).where(col(HeldCase.consumer) == group, col(HeldCase.key).in_(released)))
+    return released

@@ -53,8 +53,8 @@ def sso_token(key=RSA_KEY, kid: str | None = "rsa-1", alg: str = "RS256", **over
 
 
 def settings_for(jwks_url: str | None, **overrides) -> AuthSettings:
-    sso = {"jwks_url": jwks_url, "sso_issuer": ISSUER, "sso_audience": AUDIENCE} if jwks_url else {}
-    return AuthSettings(signing_key=SecretStr(HUB_KEY), **sso, **overrides)
+    sso = {"jwks_url": jwks_url, "sso_issuer": ISSUER, "sso_audience": AUDIENCE, "sso_subject_claim": "sub"} if jwks_url else {}
+    return AuthSettings(signing_key=SecretStr(HUB_KEY), **{**sso, **overrides})
 
 
 @pytest.fixture
@@ -309,8 +309,9 @@ async def test_a_slow_jwks_does_not_hold_up_other_requests(key_server: KeyServer
 @pytest.mark.parametrize("overrides,setting", [
     ({"jwks_url": "https://sso.example/certs"}, "HUB_AUTH_SSO_ISSUER"),
     ({"jwks_url": "https://sso.example/certs", "sso_issuer": ISSUER}, "HUB_AUTH_SSO_AUDIENCE"),
-    ({"jwks_url": "http://sso.example/certs", "sso_issuer": ISSUER, "sso_audience": AUDIENCE}, "HUB_AUTH_JWKS_URL"),
-    ({"jwks_url": "ftp://sso.example/certs", "sso_issuer": ISSUER, "sso_audience": AUDIENCE}, "HUB_AUTH_JWKS_URL"),
+    ({"jwks_url": "https://sso.example/certs", "sso_issuer": ISSUER, "sso_audience": AUDIENCE}, "HUB_AUTH_SSO_SUBJECT_CLAIM"),
+    ({"jwks_url": "http://sso.example/certs", "sso_issuer": ISSUER, "sso_audience": AUDIENCE, "sso_subject_claim": "sub"}, "HUB_AUTH_JWKS_URL"),
+    ({"jwks_url": "ftp://sso.example/certs", "sso_issuer": ISSUER, "sso_audience": AUDIENCE, "sso_subject_claim": "sub"}, "HUB_AUTH_JWKS_URL"),
     ({"sso_algorithms": "RS256,HS256"}, "HUB_AUTH_SSO_ALGORITHMS"),
     ({"sso_algorithms": "none"}, "HUB_AUTH_SSO_ALGORITHMS"),
 ])
@@ -323,6 +324,7 @@ def test_sso_settings_come_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("HUB_AUTH_JWKS_URL", "https://sso.labour.example/realms/staff/protocol/openid-connect/certs")
     monkeypatch.setenv("HUB_AUTH_SSO_ISSUER", ISSUER)
     monkeypatch.setenv("HUB_AUTH_SSO_AUDIENCE", AUDIENCE)
+    monkeypatch.setenv("HUB_AUTH_SSO_SUBJECT_CLAIM", "sub")
     monkeypatch.setenv("HUB_AUTH_SSO_ALGORITHMS", "RS256, PS256")
     assert AuthSettings().sso_algorithms == ("RS256", "PS256")
     monkeypatch.setenv("HUB_AUTH_JWKS_URL", "")
@@ -345,6 +347,7 @@ async def test_a_service_accepts_an_identity_provider_token(tmp_path: Path, jwks
     monkeypatch.setenv("HUB_AUTH_JWKS_URL", jwks_file.as_uri())
     monkeypatch.setenv("HUB_AUTH_SSO_ISSUER", ISSUER)
     monkeypatch.setenv("HUB_AUTH_SSO_AUDIENCE", AUDIENCE)
+    monkeypatch.setenv("HUB_AUTH_SSO_SUBJECT_CLAIM", "sub")
     runtime = sqlite_runtime(create_runtime, "followup", tmp_path)
     routed = CaseRouted(case_id=uuid.uuid4(), tracking_code="12345678903", unit_id="labour/tehran/performance-office",
                         unit_name="اداره", decision=RoutingDecision(rule="r", explanation="e"), working_days=30,

@@ -111,4 +111,4 @@ def test_a_row_id_must_be_positive(data_dir) -> None:
 def test_a_database_not_yet_migrated_says_so(tmp_path) -> None:
     create_engine(f"sqlite:///{tmp_path}/reporting.db").connect().close()
     result = hub("outbox", "parked", "--service", "reporting", "--data-dir", str(tmp_path))
-    assert result.exit_code == 1 and "cannot read reporting's outbox" in result.stdout and "migrated" in result.stdout, result.stdout
+    assert result.exit_code == 1 and "cannot read reporting's database" in result.stdout and "migrated" in result.stdout, result.stdout

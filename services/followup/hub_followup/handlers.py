@@ -9,7 +9,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_followup.clock import Clock
-from hub_followup.ladder import LIVE, agency_of, first_steps, policies, recount, timer_for
+from hub_followup.ladder import WAITING, agency_of, first_steps, policies, recount, timer_for
 from hub_followup.models import Ladder, Timer, TimerStatus
 from hub_shared.calendar import Calendars
 from hub_shared.envelope import Envelope
@@ -51,7 +51,7 @@ class DeadlineKeeper:
         unless the new unit works on another calendar: then each is counted again on it, the same number of
         working days from the deadline or the step before (the deadline itself stays)."""
         event: CaseTransferred | CaseForwarded = envelope.data
-        await session.execute(update(Timer).where(col(Timer.case_id) == event.case_id, col(Timer.status).in_(LIVE))
+        await session.execute(update(Timer).where(col(Timer.case_id) == event.case_id, col(Timer.status).in_(WAITING))
                               .values(unit_id=event.unit_id))
         ladder = await session.get(Ladder, event.case_id)
         if ladder is None:
@@ -67,14 +67,14 @@ class DeadlineKeeper:
 
     async def on_closed(self, session: AsyncSession, envelope: Envelope) -> None:
         """Answered, archived, returned or rejected: nothing is due any more."""
-        await _cancel_live_steps(session, envelope.data.case_id)
+        await _cancel_waiting_steps(session, envelope.data.case_id)
         await session.execute(update(Ladder).where(col(Ladder.case_id) == envelope.data.case_id)
                               .values(closed_at=self._clock.now(), paused_at=None))
         log.info("timers of the case cancelled (%s)", envelope.type)
 
     async def _start(self, session: AsyncSession, ladder: Ladder, deadline_at) -> None:
         now = self._clock.now()
-        await _cancel_live_steps(session, ladder.case_id)
+        await _cancel_waiting_steps(session, ladder.case_id)
         ladder.number, ladder.deadline_at, ladder.paused_at, ladder.closed_at = ladder.number + 1, deadline_at, None, None
         session.add(ladder)
         days = self._calendars.named(ladder.calendar)
@@ -86,6 +86,7 @@ class DeadlineKeeper:
                  deadline_at.isoformat(), len(steps))
 
 
-async def _cancel_live_steps(session: AsyncSession, case_id) -> None:
-    await session.execute(update(Timer).where(col(Timer.case_id) == case_id, col(Timer.status).in_(LIVE))
+async def _cancel_waiting_steps(session: AsyncSession, case_id) -> None:
+    """Nothing of the case is due any more, failed steps included (no retry could make them due again)."""
+    await session.execute(update(Timer).where(col(Timer.case_id) == case_id, col(Timer.status).in_(WAITING))
                           .values(status=TimerStatus.cancelled.value, lease_owner=None, lease_until=None))

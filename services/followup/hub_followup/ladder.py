@@ -35,7 +35,8 @@ from hub_shared.jalali import as_utc
 POLICY_DIR = Path(__file__).parent / "ladder_policies"
 PERFORMANCE_OFFICE = "performance-office"
 ANSWER_DEADLINE = "answer_deadline"
-LIVE = (TimerStatus.pending.value, TimerStatus.paused.value)
+WAITING = (TimerStatus.pending.value, TimerStatus.paused.value, TimerStatus.failed.value)  # not fired yet: a failed step
+# may be retried, so it moves with its case and is cancelled with it
 log = logging.getLogger(__name__)
 
 
@@ -191,7 +192,7 @@ async def recount(session: AsyncSession, ladder: Ladder, days: WorkingCalendar) 
     stays the same number of working days from what it was counted from. Steps set before they kept that
     (migration 0008) keep their due time. How many moved."""
     timers = (await session.exec(select(Timer).where(Timer.case_id == ladder.case_id, Timer.ladder == ladder.number,
-                                                     col(Timer.status).in_(LIVE), col(Timer.counted_from).is_not(None)))).all()
+                                                     col(Timer.status).in_(WAITING), col(Timer.counted_from).is_not(None)))).all()
     moved = 0
     for timer in timers:
         due_at = days.shift(as_utc(timer.counted_from), timer.working_days or 0)

@@ -17,7 +17,7 @@ from hub_followup.firing import NO_OUTCOME, PollerSettings, TimerPoller, retry_f
 from hub_followup.models import Timer
 from hub_shared.auth import Role
 from hub_shared.calendar import Calendars
-from hub_shared.events import AnswerOutcome, CaseAnswered, CaseRouted, FollowUpSent, ReminderSent, RoutingDecision
+from hub_shared.events import AnswerOutcome, CaseAnswered, CaseForwarded, CaseRouted, FollowUpSent, ReminderSent, RoutingDecision
 from hub_shared.jalali import TEHRAN, as_utc
 from hub_shared.testing import bearer, deliver, sqlite_runtime, staged
 
@@ -173,16 +173,37 @@ async def test_an_operator_retries_a_failed_step_once_its_cause_is_fixed(tmp_pat
     clock.at = as_utc((await step(runtime, fixed.case_id)).due_at)
     assert await poller.fire_due() == 0
     assert {(await step(runtime, case.case_id)).status for case in (fixed, closed)} == {"failed"}
-    await deliver(runtime, answered(closed, clock.now()))  # failed steps are not live: closing leaves them failed
-    assert (await step(runtime, closed.case_id)).status == "failed"
+    await deliver(runtime, answered(closed, clock.now()))  # closing cancels failed steps too: nothing is due any more
+    assert (await step(runtime, closed.case_id)).status == "cancelled"
 
     broken.fails = lambda timer: False
     async with runtime.sessions() as session, session.begin():
-        assert [await retry_failed(session, case.case_id) for case in (fixed, closed)] == [1, 1]
+        assert [await retry_failed(session, case.case_id) for case in (fixed, closed)] == [1, 0]
     assert await poller.fire_due() == 1
     assert (await step(runtime, fixed.case_id)).status == "fired"
-    assert (await step(runtime, closed.case_id)).status == "cancelled"  # its case was answered meanwhile
+    assert (await step(runtime, closed.case_id)).status == "cancelled"
     assert await reminders(runtime) == [(fixed.case_id, 5)]
+
+
+async def test_a_failed_step_moves_with_its_case_and_a_retry_reaches_the_new_unit(tmp_path, monkeypatch) -> None:
+    clock = ManualClock(ROUTED_AT)
+    runtime, case = followup(tmp_path, clock), routed()
+    broken = Broken(monkeypatch, lambda timer: True)
+    await deliver(runtime, case)
+    poller = TimerPoller(runtime, clock, Calendars.of_week(), PollerSettings(max_timer_attempts=1))
+    clock.at = as_utc((await step(runtime, case.case_id)).due_at)
+    assert await poller.fire_due() == 0 and (await step(runtime, case.case_id)).status == "failed"
+    cooperatives = "labour/isfahan/kashan/specialised-cooperatives"
+    await deliver(runtime, CaseForwarded(case_id=case.case_id, tracking_code=case.tracking_code, from_unit=KASHAN, unit_id=cooperatives,
+                                         unit_name="واحد تعاون", reason="تخصصی", by="manager-1", forwarded_at=clock.now()))
+    assert (await step(runtime, case.case_id)).unit_id == cooperatives
+
+    broken.fails = lambda timer: False
+    async with runtime.sessions() as session, session.begin():
+        assert await retry_failed(session, case.case_id) == 1
+    assert await poller.fire_due() == 1
+    [reminder] = [e.data for e in await staged(runtime) if isinstance(e.data, ReminderSent)]
+    assert reminder.unit_id == cooperatives, "the retried step reminds the unit that holds the case now"
 
 
 async def test_leases_that_end_without_an_outcome_count_as_attempts(tmp_path, caplog) -> None:
