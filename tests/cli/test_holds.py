@@ -7,18 +7,12 @@ import hub_routing
 import pytest
 from sqlalchemy import create_engine
 from sqlmodel import Session, select
-from typer.testing import CliRunner
 
-from hub_cli.main import app
 from hub_shared.consumer import HeldCase
 from hub_shared.db import migrate
+from tests.cli.operator import hub
 
-runner = CliRunner()
 SINCE = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
-
-
-def hub(*args: str):
-    return runner.invoke(app, list(args), env={"COLUMNS": "240", "HUB_DATABASE_URL_TEMPLATE": ""})
 
 
 @pytest.fixture

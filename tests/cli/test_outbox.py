@@ -8,18 +8,12 @@ import hub_intake
 import pytest
 from sqlalchemy import create_engine
 from sqlmodel import Session, col, select
-from typer.testing import CliRunner
 
-from hub_cli.main import app
 from hub_shared.db import migrate
 from hub_shared.messaging import OutboxMessage
+from tests.cli.operator import hub
 
-runner = CliRunner()
 PARKED_AT = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
-
-
-def hub(*args: str):
-    return runner.invoke(app, list(args), env={"COLUMNS": "240", "HUB_DATABASE_URL_TEMPLATE": ""})
 
 
 @pytest.fixture
@@ -84,8 +78,7 @@ def test_release_all(data_dir) -> None:
 
 def test_the_database_comes_from_the_template_as_for_hub_up(data_dir) -> None:
     (data_dir / "intake.db").rename(data_dir / "hub_intake.db")
-    result = runner.invoke(app, ["outbox", "parked", "--service", "intake"], env={
-        "COLUMNS": "240", "HUB_DATABASE_URL_TEMPLATE": f"sqlite+aiosqlite:///{data_dir}/hub_{{service}}.db"})
+    result = hub("outbox", "parked", "--service", "intake", template=f"sqlite+aiosqlite:///{data_dir}/hub_{{service}}.db")
     assert result.exit_code == 0 and "intake: 2 parked outbox rows" in result.stdout, result.stdout
 
 
