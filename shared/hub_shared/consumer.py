@@ -39,11 +39,13 @@ from hub_shared.envelope import Envelope, MalformedMessage, from_kafka
 from hub_shared.events import registry
 from hub_shared.logs import case_context
 from hub_shared.messaging import processed_ids, record_processed
+from hub_shared.outbox import refused_for_good
 from hub_shared.settings import HubSettings
 from hub_shared.topics import DLQ
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub.consumer")
+BODY_OMITTED = "hub_dlq_body_omitted"  # on a letter whose body the DLQ refused: why; the body is at the origin offset
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
@@ -277,7 +279,19 @@ class BatchConsumer:
         })
         if isinstance(error, HeldBack):
             headers["hub_dlq_held_behind"] = error.first_event_id
-        await self._broker.publish(record.value or b"", DLQ.name, key=record.key, headers=headers)
+        try:
+            await self._broker.publish(record.value or b"", DLQ.name, key=record.key, headers=headers)
+        except Exception as refusal:
+            if not refused_for_good(refusal):
+                raise  # the DLQ is unreachable for now: the batch is not acknowledged and comes back
+            # The letter as it is can never be written (a body larger than the DLQ takes): write it without the
+            # body, pointing at the original, which `hub dlq-replay` fetches from its origin offset. The
+            # partition moves on instead of failing on this record forever.
+            log.error("message %s/%d@%d: the DLQ refused its body (%s); dead-lettered without it", record.topic,
+                      record.partition, record.offset, type(refusal).__name__)
+            slim = {name: value for name, value in headers.items() if name.startswith(("hub_dlq_", "ce_"))}
+            slim[BODY_OMITTED] = f"{type(refusal).__name__}: {len(record.value or b'')} bytes; the original stays at its origin offset"
+            await self._broker.publish(b"", DLQ.name, key=record.key, headers=slim)
 
 
 async def held_cases(session: AsyncSession, group: str | None = None) -> list[HeldCase]:

@@ -1,13 +1,19 @@
 """`hub dlq-replay` puts dead letters back on their origin topic, as they were."""
 
+import asyncio
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlmodel import select
 
 from hub_cli.dlq import replay
+from hub_routing.app import create_runtime
+from hub_shared.envelope import wrap
+from hub_shared.events import CaseRejected
+from hub_shared.messaging import OutboxMessage
 from hub_shared.topics import CASES, DLQ
-from tests.integration.test_messaging import header, read_topic
+from tests.integration.test_messaging import _partitions, consuming, header, read_topic, rejected, send, settings_for, stage_effect
 
 pytestmark = pytest.mark.broker
 
@@ -29,3 +35,59 @@ async def test_dead_letters_go_back_to_their_origin_without_dlq_headers(kafka_bo
     [back] = await read_topic(kafka_bootstrap, CASES.name, lambda r: r.key == key, 1)
     assert back.value == b'{"x": 1}' and header(back, "ce_id") == "abc" and header(back, "traceparent")
     assert not any(name.startswith("hub_dlq_") for name, _ in back.headers)
+
+
+async def test_a_letter_too_large_for_the_dlq_does_not_block_its_partition_and_replays_from_its_origin(kafka_bootstrap, tmp_path) -> None:
+    """An agency's producer allows bigger records than the hub's: the body cannot be dead-lettered as it is."""
+    runtime = create_runtime(settings_for(f"sqlite+aiosqlite:///{tmp_path}/routing.db", kafka_bootstrap, tmp_path))
+    runtime.migrate()
+    following = rejected(uuid.uuid4().hex[:11])  # the same case, so the same partition, right behind the huge record
+    huge_case = str(following.case_id).encode()
+    huge = b'{"padding": "' + b"x" * 1_200_000 + b'"}'
+
+    async def effect(session, envelope) -> None:
+        stage_effect(runtime, session, envelope.data)
+
+    async with consuming(runtime, effect) as (group, producer):
+        agency = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, max_request_size=5_000_000)
+        await agency.start()
+        try:
+            await agency.send_and_wait(CASES.name, huge, key=huge_case, headers=[("ce_type", CaseRejected.event_type.encode())])
+        finally:
+            await agency.stop()
+        await send(producer, wrap(following, "/test"))
+        for _ in range(200):
+            async with runtime.sessions() as session:
+                keys = set((await session.exec(select(OutboxMessage.key).where(OutboxMessage.topic == CASES.name))).all())
+            if str(following.case_id) in keys:
+                break
+            await asyncio.sleep(0.1)
+        assert str(following.case_id) in keys, "the partition moved on past the record the DLQ could not take"
+        [letter] = await read_topic(kafka_bootstrap, DLQ.name, lambda r: r.key == huge_case, 1)
+    assert letter.value == b"" and "1200015 bytes" in header(letter, "hub_dlq_body_omitted")
+    assert header(letter, "hub_dlq_consumer_group") == group and "larger than" in header(letter, "hub_dlq_error")
+
+    reports: list[str] = []
+    assert await replay(kafka_bootstrap, group=f"replay-{uuid.uuid4().hex[:6]}", only_group=group, report=reports.append) == 1
+    copies = await records_of(kafka_bootstrap, CASES.name, huge_case)
+    assert [len(record.value) for record in copies if len(record.value) > 1_000_000] == [len(huge), len(huge)], \
+        "the original, and its replay from the origin offset"
+
+
+async def records_of(bootstrap: str, topic: str, key: bytes) -> list:
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=8_000_000,
+                              fetch_max_bytes=8_000_000)
+    await reader.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or await _partitions(reader, topic)]
+        reader.assign(partitions)
+        await reader.seek_to_beginning()
+        found, idle = [], 0
+        while idle < 3:
+            batches = await reader.getmany(timeout_ms=300)
+            records = [record for chunk in batches.values() for record in chunk]
+            idle = 0 if records else idle + 1
+            found += [record for record in records if record.key == key]
+        return found
+    finally:
+        await reader.stop()
