@@ -37,7 +37,7 @@ def test_a_malformed_message_goes_to_the_dlq_and_the_partition_moves_on(hub) -> 
     after = submit(hub)
     wait_for_status(hub, registration["tracking_code"], "referred", history=3)
     wait_for_status(hub, after["tracking_code"], "referred", history=3)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # four groups; one may be rebalancing on a busy machine
     while time.monotonic() < deadline:
         dead = [r for r in read_all(hub.bootstrap, "hub.dlq.v1") if r.key == key]
         groups = {dict(r.headers)["hub_dlq_consumer_group"].decode() for r in dead}
