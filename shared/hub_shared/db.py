@@ -1,8 +1,6 @@
 """Database engines (SQLite for the embedded default, PostgreSQL in production) and migrations."""
 
 import zlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -56,17 +54,14 @@ def migrate(url: str, script_location: Path) -> None:
     command.upgrade(config, "head")
 
 
-@asynccontextmanager
-async def sole_worker(sessions: SessionFactory, name: str) -> AsyncIterator[bool]:
-    """Yield whether this process is the only one doing `name` right now, across replicas: a PostgreSQL
-    advisory lock held in an open transaction for the body's duration, released when it ends (or when
-    the connection dies with the process). On SQLite one process owns the file, so the answer is yes."""
-    async with sessions() as session, session.begin():
-        if is_sqlite(str(session.bind.url)):
-            yield True
-            return
-        locked = await session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": zlib.crc32(name.encode())})
-        yield bool(locked.scalar())
+async def sole_worker(session: AsyncSession, name: str) -> bool:
+    """Whether this process is the only one doing `name` right now, across replicas: a PostgreSQL advisory lock
+    taken in `session`'s open transaction and released when it ends (or when the connection dies with the
+    process). On SQLite one process owns the file, so the answer is yes."""
+    if is_sqlite(str(session.bind.url)):
+        return True
+    locked = await session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": zlib.crc32(name.encode())})
+    return bool(locked.scalar())
 
 
 async def ping(engine: AsyncEngine) -> None:

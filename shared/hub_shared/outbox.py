@@ -14,7 +14,6 @@ and the relay retries it.
 
 import asyncio
 import logging
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -29,11 +28,11 @@ from aiokafka.errors import (
 from faststream.kafka import KafkaBroker
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
-from sqlalchemy import delete, func, text, update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_shared.db import SessionFactory, is_sqlite
+from hub_shared.db import SessionFactory, sole_worker
 from hub_shared.messaging import OutboxMessage, count_parked
 
 log = logging.getLogger(__name__)
@@ -86,13 +85,11 @@ class _Batch:
 
 
 class OutboxRelay:
-    def __init__(self, *, broker: KafkaBroker, sessions: SessionFactory, service: str, database_url: str,
+    def __init__(self, *, broker: KafkaBroker, sessions: SessionFactory, service: str,
                  batch_size: int, poll_seconds: float, retention: timedelta = timedelta(days=7)) -> None:
         self._broker = broker
         self._sessions = sessions
         self._service = service
-        self._lock_id = zlib.crc32(f"outbox:{service}".encode())
-        self._use_advisory_lock = not is_sqlite(database_url)
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._retention = retention
@@ -143,10 +140,8 @@ class OutboxRelay:
     async def relay_batch(self) -> RelayPass:
         """Publish one batch of pending rows in id order, parking those the broker refuses for good."""
         async with self._sessions() as session, session.begin():
-            if self._use_advisory_lock:
-                locked = await session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": self._lock_id})
-                if not locked.scalar():
-                    return RelayPass(0, 0)
+            if not await sole_worker(session, f"outbox:{self._service}"):
+                return RelayPass(0, 0)
             rows = (await session.exec(
                 select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None), col(OutboxMessage.parked_at).is_(None))
                 .order_by(col(OutboxMessage.id)).limit(self._batch_size)

@@ -66,7 +66,6 @@ class Runtime:
             broker=self.broker,
             sessions=self.sessions,
             service=settings.service_name,
-            database_url=settings.effective_database_url,
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
         )

@@ -66,9 +66,8 @@ def broker() -> FakeBroker:
 
 
 @pytest.fixture
-def relay(broker, sessions, tmp_path) -> OutboxRelay:
-    return OutboxRelay(broker=broker, sessions=sessions, service="intake", database_url=f"sqlite+aiosqlite:///{tmp_path}/outbox.db",
-                       batch_size=100, poll_seconds=0.05)
+def relay(broker, sessions) -> OutboxRelay:
+    return OutboxRelay(broker=broker, sessions=sessions, service="intake", batch_size=100, poll_seconds=0.05)
 
 
 async def stage(sessions, *labels: str) -> dict[str, int]:

@@ -93,8 +93,8 @@ async def test_a_replica_waits_while_another_holds_the_round(postgres_database: 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=samad), base_url="http://samad") as admin:
         external_id = (await admin.post("/admin/cases", json={})).json()["case"]["external_id"]
         await deliver(first, *life_of(external_id))
-        async with sole_worker(first.sessions, "gateway:delivery") as alone:
-            assert alone
+        async with first.sessions() as session, session.begin():
+            assert await sole_worker(session, "gateway:delivery")
             assert await second.deliverer.deliver_due() == 0, "the other replica holds the round"
         assert await second.deliverer.deliver_due() == 1, "the round is free again once the holder is done"
     for runtime in (first, second):

@@ -52,8 +52,8 @@ class Deliverer:
     async def deliver_due(self) -> int:
         """One round; return how many updates were delivered (0 when another replica holds the round)."""
         delivered = 0
-        async with sole_worker(self._sessions, "gateway:delivery") as alone:
-            if not alone:
+        async with self._sessions() as session, session.begin():
+            if not await sole_worker(session, "gateway:delivery"):
                 return 0
             for row in await self._heads():
                 remote = self._remotes.get(row.remote)
