@@ -5,7 +5,6 @@ failed event and those behind it in their order, and lifts the hold."""
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
@@ -14,17 +13,11 @@ from hub_cli.dlq import replay
 from hub_routing.app import create_runtime
 from hub_shared.consumer import HeldCase
 from hub_shared.envelope import wrap
-from hub_shared.events import CaseRejected, DeadlineScheduled
 from hub_shared.messaging import OutboxMessage
 from hub_shared.topics import CASES, DLQ
-from tests.integration.test_messaging import consuming, database_url, header, read_topic, send, settings_for  # noqa: F401
+from tests.integration.test_messaging import consuming, database_url, header, read_topic, rejected, send, settings_for, stage_effect  # noqa: F401
 
 pytestmark = pytest.mark.broker
-
-
-def step(case_id: uuid.UUID, name: str) -> CaseRejected:
-    return CaseRejected(case_id=case_id, tracking_code=name, reason_code="test", reason_fa="آزمون", reason_en="test",
-                        rejected_at=datetime.now(UTC))
 
 
 async def test_a_failed_event_holds_its_case_until_replayed_and_then_all_apply_in_order(database_url, kafka_bootstrap, tmp_path) -> None:
@@ -38,8 +31,7 @@ async def test_a_failed_event_holds_its_case_until_replayed_and_then_all_apply_i
         event = envelope.data
         if (event.case_id, event.tracking_code) == (case_a, "a2") and broken["yes"]:
             raise RuntimeError("a bug in this version")
-        runtime.stage(session, DeadlineScheduled(case_id=event.case_id, tracking_code=event.tracking_code, unit_id="u",
-                                                 due_at=datetime.now(UTC), scheduled_at=datetime.now(UTC)))
+        stage_effect(runtime, session, event)
 
     async def applied() -> dict[str, list[str]]:
         async with runtime.sessions() as session:
@@ -59,8 +51,8 @@ async def test_a_failed_event_holds_its_case_until_replayed_and_then_all_apply_i
         return await applied()
 
     async with consuming(runtime, effect) as (group, producer):
-        events = [wrap(step(case_a, "a1"), "/test"), wrap(step(case_b, "b1"), "/test"), wrap(step(case_a, "a2"), "/test"),
-                  wrap(step(case_a, "a3"), "/test"), wrap(step(case_b, "b2"), "/test"), wrap(step(case_a, "a4"), "/test")]
+        events = [wrap(rejected("a1", case_a), "/test"), wrap(rejected("b1", case_b), "/test"), wrap(rejected("a2", case_a), "/test"),
+                  wrap(rejected("a3", case_a), "/test"), wrap(rejected("b2", case_b), "/test"), wrap(rejected("a4", case_a), "/test")]
         for envelope in events:
             await send(producer, envelope)
         dead = await read_topic(kafka_bootstrap, DLQ.name, lambda r: header(r, "hub_dlq_consumer_group") == group, 3)
@@ -80,6 +72,6 @@ async def test_a_failed_event_holds_its_case_until_replayed_and_then_all_apply_i
         async with runtime.sessions() as session:
             assert (await session.exec(select(HeldCase).where(HeldCase.consumer == group))).all() == []
 
-        await send(producer, wrap(step(case_a, "a5"), "/test"))
+        await send(producer, wrap(rejected("a5", case_a), "/test"))
         assert (await wait_for({a: ["a1", "a2", "a3", "a4", "a5"]}))[a][-1] == "a5", "the case flows again"
 

@@ -4,7 +4,7 @@ import asyncio
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from sqlmodel import select
 
 from hub_cli.dlq import replay
@@ -13,7 +13,7 @@ from hub_shared.envelope import wrap
 from hub_shared.events import CaseRejected
 from hub_shared.messaging import OutboxMessage
 from hub_shared.topics import CASES, DLQ
-from tests.integration.test_messaging import _partitions, consuming, header, read_topic, rejected, send, settings_for, stage_effect
+from tests.integration.test_messaging import consuming, header, read_topic, rejected, send, settings_for, stage_effect
 
 pytestmark = pytest.mark.broker
 
@@ -69,25 +69,8 @@ async def test_a_letter_too_large_for_the_dlq_does_not_block_its_partition_and_r
 
     reports: list[str] = []
     assert await replay(kafka_bootstrap, group=f"replay-{uuid.uuid4().hex[:6]}", only_group=group, report=reports.append) == 1
-    copies = await records_of(kafka_bootstrap, CASES.name, huge_case)
+    copies = await read_topic(kafka_bootstrap, CASES.name, lambda r: r.key == huge_case, 3,
+                              max_partition_fetch_bytes=8_000_000, fetch_max_bytes=8_000_000)
     assert [len(record.value) for record in copies if len(record.value) > 1_000_000] == [len(huge), len(huge)], \
         "the original, and its replay from the origin offset"
 
-
-async def records_of(bootstrap: str, topic: str, key: bytes) -> list:
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=8_000_000,
-                              fetch_max_bytes=8_000_000)
-    await reader.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or await _partitions(reader, topic)]
-        reader.assign(partitions)
-        await reader.seek_to_beginning()
-        found, idle = [], 0
-        while idle < 3:
-            batches = await reader.getmany(timeout_ms=300)
-            records = [record for chunk in batches.values() for record in chunk]
-            idle = 0 if records else idle + 1
-            found += [record for record in records if record.key == key]
-        return found
-    finally:
-        await reader.stop()

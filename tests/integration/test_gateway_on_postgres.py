@@ -17,7 +17,7 @@ from hub_shared.db import sole_worker
 from hub_shared.events import CaseAnswered, CaseRegistered, CaseRouted, RoutingDecision, Target
 from hub_shared.service import Runtime
 from hub_shared.settings import HubSettings
-from hub_shared.testing import deliver
+from hub_shared.testing import LateApp, deliver
 
 pytestmark = pytest.mark.postgres
 
@@ -34,18 +34,9 @@ def replica(database_url: str, data_dir: Path, samad: FastAPI) -> Runtime:
     return runtime
 
 
-class Later:
-    """An ASGI app that forwards to one set later: the gateway and the simulator call each other."""
-
-    app = None
-
-    async def __call__(self, scope, receive, send) -> None:
-        await self.app(scope, receive, send)
-
-
 def pair(database_url: str, data_dir: Path) -> tuple[Runtime, Runtime, FastAPI]:
     """Two gateway replicas on one database and a SAMAD that pushes its new cases to the first."""
-    to_gateway = Later()
+    to_gateway = LateApp()
     samad = create_app("samad", "http://gateway", TOKEN, transport=httpx.ASGITransport(app=to_gateway))
     first, second = (replica(database_url, data_dir / name, samad) for name in ("a", "b"))
     to_gateway.app = first.app()

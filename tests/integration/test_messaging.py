@@ -38,8 +38,8 @@ def settings_for(url: str, bootstrap: str, tmp_path) -> HubSettings:
                        kafka_profile=KafkaProfile.test, data_dir=tmp_path, consumer_retries=2)
 
 
-def rejected(marker: str) -> CaseRejected:
-    return CaseRejected(case_id=uuid.uuid4(), tracking_code=marker, reason_code="test", reason_fa="آزمون",
+def rejected(marker: str, case_id: uuid.UUID | None = None) -> CaseRejected:
+    return CaseRejected(case_id=case_id or uuid.uuid4(), tracking_code=marker, reason_code="test", reason_fa="آزمون",
                         reason_en="test", rejected_at=datetime.now(UTC))
 
 
@@ -70,9 +70,10 @@ def stage_effect(runtime, session, event: CaseRejected) -> None:
                                              due_at=datetime.now(UTC), scheduled_at=datetime.now(UTC)))
 
 
-async def read_topic(bootstrap: str, topic: str, want, expected: int, timeout: float = 20) -> list:
-    """Every record of `topic` for which `want(record)` holds, once `expected` of them arrived."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
+async def read_topic(bootstrap: str, topic: str, want, expected: int, timeout: float = 20, **options) -> list:
+    """Every record of `topic` for which `want(record)` holds, once `expected` of them arrived (`options`: the
+    consumer's, e.g. larger fetch sizes for large records)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20, **options)
     await consumer.start()
     consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)])
     await consumer.seek_to_beginning()

@@ -12,17 +12,9 @@ from hub_gateway.settings import GatewaySettings
 from hub_gateway.simulator.app import create_app
 from hub_shared.service import Runtime
 from hub_shared.settings import HubSettings
+from hub_shared.testing import LateApp
 
 TOKEN = "samad-shared-secret-for-tests"
-
-
-class Forward:
-    """An ASGI app that forwards to one set later (the gateway and the simulator call each other)."""
-
-    app = None
-
-    async def __call__(self, scope, receive, send) -> None:
-        await self.app(scope, receive, send)
 
 
 @dataclass
@@ -49,7 +41,7 @@ def gateway_settings(**changes) -> GatewaySettings:
 
 
 def build(data_dir: Path, samad: FastAPI | None = None, **changes) -> tuple[Runtime, FastAPI]:
-    to_samad, to_gateway = Forward(), Forward()
+    to_samad, to_gateway = LateApp(), LateApp()
     runtime = create_runtime(HubSettings(service_name="samad-gateway", data_dir=data_dir, database_url=""), gateway_settings(**changes),
                              transport=httpx.ASGITransport(app=to_samad))
     runtime.migrate()
