@@ -52,33 +52,39 @@ def up(
         console.print(f"[red]ports {busy} are in use: is another hub running? Stop it first (or free the ports).[/]")
         raise typer.Exit(code=2)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the services too, like Ctrl-C
-    broker = None
-    stack = Stack(data_dir=data_dir, bootstrap=bootstrap)
+    stack = Stack(data_dir=data_dir, bootstrap=bootstrap, env={"HUB_KAFKA_PROFILE": os.environ.get("HUB_KAFKA_PROFILE", "embedded")})
+    brokers = [] if external else [_start_embedded_broker(broker_port, data_dir)]  # the one running is the last
+
+    def restart_broker():
+        brokers.append(_start_embedded_broker(broker_port, data_dir))
+        return brokers[-1]
+
     try:
-        while True:
-            if not external:
-                broker = start_broker(broker_port, data_dir / "logs" / "broker.log")
-            created = ensure_topics(bootstrap)
-            console.print(f"broker {bootstrap} ({'external' if external else 'embedded tansu'}); topics created: {created or 'none needed'}")
-            links = gateway_links({remote: f"http://127.0.0.1:{spec.port}" for remote, spec in simulators.items()})
-            for spec in SERVICES:
-                stack.start_service(spec, extra_env=service_env(spec.name, database_url_template) | (links if spec.name == "samad-gateway" else {}))
-            gateway = next(spec for spec in SERVICES if spec.name == "samad-gateway")
-            for remote, spec in simulators.items():
-                stack.start_service(spec, extra_env=simulator_env(remote, f"http://127.0.0.1:{gateway.port}"))
-            stack.wait_ready(timeout=120)
-            _print_table(stack, bootstrap)
-            if not _supervise(stack, broker):
-                return
-            console.print("[yellow]the broker stopped: restarting the broker and every service together[/]")
-            stack.stop()
+        created = ensure_topics(bootstrap)
+        console.print(f"broker {bootstrap} ({'external' if external else 'embedded tansu'}); topics created: {created or 'none needed'}")
+        links = gateway_links({remote: f"http://127.0.0.1:{spec.port}" for remote, spec in simulators.items()})
+        for spec in SERVICES:
+            stack.start_service(spec, extra_env=service_env(spec.name, database_url_template) | (links if spec.name == "samad-gateway" else {}))
+        gateway = next(spec for spec in SERVICES if spec.name == "samad-gateway")
+        for remote, spec in simulators.items():
+            stack.start_service(spec, extra_env=simulator_env(remote, f"http://127.0.0.1:{gateway.port}"))
+        stack.wait_ready(timeout=120)
+        _print_table(stack, bootstrap)
+        _supervise(stack, brokers[-1] if brokers else None, restart_broker)
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
         stack.stop()
-        if broker is not None and broker.poll() is None:
-            broker.terminate()
-            broker.wait(10)
+        for broker in brokers:
+            if broker.poll() is None:
+                broker.terminate()
+                broker.wait(10)
+
+
+def _start_embedded_broker(port: int, data_dir: Path):
+    broker = start_broker(port, data_dir / "logs" / "broker.log")
+    ensure_topics(f"127.0.0.1:{port}")  # at once, before a client's request could create one with the broker's default count
+    return broker
 
 
 def _in_use(port: int) -> bool:
@@ -90,23 +96,27 @@ def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
-def _supervise(stack: Stack, broker, max_restarts: int = 5) -> bool:
-    """Restart a service that dies (giving up after repeated deaths); return True when the broker died."""
+def _supervise(stack: Stack, broker, restart_broker, max_restarts: int = 5) -> None:
+    """Restart whatever dies: a service on its own (giving up after repeated deaths), the embedded broker on its
+    own too. The services ride out the broker's absence, and their outbox relays send the new broker
+    whatever the old one held (hub_shared.bus)."""
     specs = {spec.name: spec for spec in (*SERVICES, *SIMULATORS.values())}
     restarts = {name: 0 for name in specs}
+    process = broker
     while True:
-        time.sleep(1)
-        if broker is not None and broker.poll() is not None:
-            return True
-        for name, process in list(stack.processes.items()):
-            if process.poll() is not None:
+        time.sleep(0.5)
+        if process is not None and process.poll() is not None:
+            console.print(f"[yellow]the broker exited (code {process.returncode}): starting a new one; the services reconnect[/]")
+            process = restart_broker()
+        for name, service in list(stack.processes.items()):
+            if service.poll() is not None:
                 restarts[name] += 1
                 log = stack.data_dir / "logs" / f"{name}.log"
                 if restarts[name] > max_restarts:
-                    console.print(f"[red]{name} keeps exiting (code {process.returncode}); stopping the hub. See {log}[/]")
+                    console.print(f"[red]{name} keeps exiting (code {service.returncode}); stopping the hub. See {log}[/]")
                     raise typer.Exit(code=1)
-                console.print(f"[red]{name} exited with code {process.returncode}; restarting it ({restarts[name]}/{max_restarts}). See {log}[/]")
-                time.sleep(restarts[name])
+                console.print(f"[red]{name} exited with code {service.returncode}; restarting it ({restarts[name]}/{max_restarts}). See {log}[/]")
+                time.sleep(0.5 * (restarts[name] - 1))  # at once the first time, slower if it keeps dying
                 stack.start_service(specs[name])
 
 

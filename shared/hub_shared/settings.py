@@ -17,9 +17,14 @@ still read, from when routing and follow-up each had a calendar of their own."""
 
 
 class KafkaProfile(str, Enum):
-    """`production` keeps Kafka-safe group timeouts; `test` lets groups join in about a second."""
+    """Consumer-group timeouts. A process killed without leaving its group keeps its partitions until its
+    session times out, so the session timeout bounds how soon a restarted (or surviving) consumer takes
+    over; heartbeats must come several times per session. `production` (Apache Kafka): a 10 s session,
+    Kafka's pre-3.0 default, enough for a stop-the-world pause; `embedded` (`hub up`, the single local
+    broker, no network in between): 3 s; `test`: as embedded, with short fetch waits."""
 
     production = "production"
+    embedded = "embedded"
     test = "test"
 
 
@@ -101,5 +106,7 @@ class HubSettings(BaseSettings):
 
     def consumer_timeouts(self) -> dict[str, int]:
         if self.kafka_profile is KafkaProfile.test:
-            return {"session_timeout_ms": 6000, "heartbeat_interval_ms": 300, "fetch_max_wait_ms": 20}
-        return {"session_timeout_ms": 45000, "heartbeat_interval_ms": 3000, "fetch_max_wait_ms": 50}
+            return {"session_timeout_ms": 3000, "heartbeat_interval_ms": 300, "fetch_max_wait_ms": 20}
+        if self.kafka_profile is KafkaProfile.embedded:
+            return {"session_timeout_ms": 3000, "heartbeat_interval_ms": 600, "fetch_max_wait_ms": 50}
+        return {"session_timeout_ms": 10000, "heartbeat_interval_ms": 2000, "fetch_max_wait_ms": 50}

@@ -1,0 +1,156 @@
+"""The broker as a whole: which incarnation of it a process talks to, and the catalog's topics on it.
+
+The embedded broker keeps messages in memory: when it dies, everything it held is gone, and the broker
+that replaces it starts empty with a new cluster id (`hub_cli.stack.start_broker` gives each start its
+own). The outbox relay stamps every row it publishes with the cluster id it published to and, when the
+id changes, publishes again whatever went to the previous incarnation (consumers drop what they had by
+event id). A durable cluster (Apache Kafka) keeps its id for life, so nothing is ever sent twice there.
+"""
+
+import asyncio
+import logging
+import random
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.metadata import MetadataRequest
+
+from hub_shared.topics import ALL_TOPICS
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(ConnectionError):
+    """The broker did not say who it is: it is down, or not reachable from here."""
+
+
+class BrokerIdentity:
+    """Asks the broker for its cluster id over one small connection of its own."""
+
+    def __init__(self, bootstrap_servers: str, timeout_seconds: float = 5) -> None:
+        self._bootstrap = bootstrap_servers
+        self._timeout = timeout_seconds
+        self._client: AIOKafkaClient | None = None
+
+    async def cluster_id(self) -> str:
+        """The id of the broker answering now ('' from a broker too old to say)."""
+        try:
+            return await asyncio.wait_for(self._ask(), self._timeout)
+        except (KafkaError, OSError, TimeoutError) as error:
+            await self.close()
+            raise BrokerUnavailable(f"the broker at {self._bootstrap} did not answer: {type(error).__name__}") from error
+
+    async def _ask(self) -> str:
+        if self._client is None:
+            client = AIOKafkaClient(bootstrap_servers=self._bootstrap, request_timeout_ms=int(self._timeout * 1000),
+                                    metadata_max_age_ms=3_600_000, client_id="hub-broker-identity")
+            await client.bootstrap()
+            self._client = client
+        node = self._client.get_random_node()
+        if node is None:
+            raise KafkaError("no broker in the cluster metadata")
+        answer = await self._client.send(node, MetadataRequest([]))
+        return getattr(answer, "cluster_id", None) or ""
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                await client.close()
+            except Exception:  # a client whose broker died may fail to close cleanly; it is dropped either way
+                log.debug("closing the broker-identity client failed", exc_info=True)
+
+
+async def create_topics(bootstrap: str, replication: int = 1) -> list[str]:
+    """Create every catalog topic that is missing; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t.name, t.partitions, replication) for t in ALL_TOPICS if t.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+class BusConnection:
+    """The service's link to the broker, made in the background so that HTTP serves from the first second.
+
+    While the broker is away the producer and consumers keep trying on their own (aiokafka reconnects);
+    this only makes the first connection, with back-off, and says how the bus stands for readiness. The
+    subscribers start together: each waits for its group to give it partitions, and one group's join
+    should not wait for another's.
+    """
+
+    def __init__(self, broker: Any, first_retry_seconds: float = 0.5, max_retry_seconds: float = 10) -> None:
+        self._broker = broker
+        self._first_retry = first_retry_seconds
+        self._max_retry = max_retry_seconds
+        self._task: asyncio.Task | None = None
+        self._connected = False
+        self._last_error = ""
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect(), name="bus-connection")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._broker.stop()
+
+    async def _connect(self) -> None:
+        delay = self._first_retry
+        while True:
+            try:
+                await self._broker.connect()
+                results = await asyncio.gather(*(sub.start() for sub in self._broker.subscribers), return_exceptions=True)
+                failed = next((result for result in results if isinstance(result, BaseException)), None)
+                if failed is not None:
+                    raise failed
+                for publisher in self._broker.publishers:
+                    await publisher.start()
+                self._broker.running = True
+                self._connected = True
+                log.info("joined the bus: %d consumer(s) running", len(self._broker.subscribers))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self._last_error = f"{type(error).__name__}: {error}"[:300]
+                log.warning("the bus is not reachable (%s); trying again in %.1f s", self._last_error, delay)
+                await self._tear_down()
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, self._max_retry)
+
+    async def _tear_down(self) -> None:
+        try:
+            await self._broker.stop()
+        except Exception:
+            log.debug("stopping a half-made bus connection failed", exc_info=True)
+
+    async def state(self) -> str:
+        """'ok' when connected, the broker answers and every consumer group has given this process its share."""
+        if not self._connected:
+            return f"connecting: {self._last_error or 'joining the consumer groups'}"
+        if not await self._broker.ping(timeout=2.0):
+            return "failed: the broker does not answer; reconnecting"
+        joining = [getattr(sub, "title_", None) or str(sub) for sub in self._broker.subscribers if not _joined(sub)]
+        return f"joining: {', '.join(joining)}" if joining else "ok"
+
+
+def _joined(subscriber: Any) -> bool:
+    """Whether the subscriber's consumer holds an assignment from its group (possibly empty, for a replica
+    beyond the partition count), read from aiokafka's subscription state."""
+    consumer = getattr(subscriber, "consumer", None)
+    if consumer is None:
+        return False
+    subscription = getattr(getattr(consumer, "_subscription", None), "subscription", None)
+    return subscription is not None and subscription.assignment is not None
