@@ -1,0 +1,126 @@
+"""The embedded broker dies at the worst moment and comes back empty: nothing is lost, nothing applied twice.
+
+The moment: the relay has published a batch and marked it published, one consumer group has applied it,
+another has not read it yet, and then the broker is killed with `kill -9`. A new broker (a new
+incarnation, with nothing in memory) starts on the same address. The publishing service's relay sees
+the new cluster id, puts the rows the old broker had back in line and publishes them again; the group
+that had them drops the copies by event id, the other applies each once. Run on SQLite and PostgreSQL.
+"""
+
+import asyncio
+from collections import Counter
+import signal
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from hub_cli.stack import free_port, start_broker
+from hub_shared.bus import create_topics
+from hub_shared.consumer import Subscription
+from hub_shared.events import CaseRejected
+from hub_shared.messaging import OutboxMessage
+from hub_shared.service import Runtime
+from hub_shared.topics import CASES
+from tests.integration.test_messaging import database_url, rejected, settings_for, stage_effect  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.broker
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "routing" / "hub_routing" / "migrations"
+CASES_FILED = 20
+
+
+def runtime_at(url: str, bootstrap: str, tmp_path: Path) -> Runtime:
+    runtime = Runtime(settings_for(url, bootstrap, tmp_path), migrations=MIGRATIONS)
+    runtime.migrate()
+    return runtime
+
+
+def consumer_of(url: str, bootstrap: str, tmp_path: Path, group: str) -> Runtime:
+    """A service whose group turns each `case rejected` into one outbox row keyed by the case: its effect."""
+    runtime = runtime_at(url, bootstrap, tmp_path)
+    runtime.add_subscription(Subscription(topic=CASES.name, group=group, handlers={
+        CaseRejected.event_type: lambda session, envelope: _effect(runtime, session, envelope)}))
+    return runtime
+
+
+async def _effect(runtime: Runtime, session, envelope) -> None:
+    stage_effect(runtime, session, CaseRejected.model_validate(envelope.data))
+
+
+async def effects(runtime: Runtime, marker: str) -> dict[str, int]:
+    """How many effect rows each case of this test has in the consumer's outbox."""
+    async with runtime.sessions() as session:
+        rows = (await session.exec(select(OutboxMessage.key, OutboxMessage.value))).all()
+    return dict(Counter(key for key, value in rows if marker.encode() in value))
+
+
+async def until(condition, timeout: float = 60, what: str = "") -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not reached in {timeout:.0f} s: {what}")
+        await asyncio.sleep(0.2)
+
+
+def kill(process) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+
+
+async def test_facts_published_to_a_broker_that_dies_reach_every_group_exactly_once(database_url, tmp_path) -> None:  # noqa: F811
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    broker = start_broker(port, tmp_path / "broker-1.log")
+    await create_topics(bootstrap)
+    marker = uuid.uuid4().hex[:11]
+    base = database_url.rsplit("/", 1)[0] if not database_url.startswith("sqlite") else None
+    urls = [database_url] + ([f"sqlite+aiosqlite:///{tmp_path}/{name}.db" for name in ("early", "late")] if base is None else [])
+    if base is not None:  # each service its own database, as in production
+        from tests.conftest import fresh_postgres_database
+        fresh = [fresh_postgres_database(f"{base}/postgres") for _ in range(2)]
+        urls += [next(generator) for generator in fresh]
+    publisher = runtime_at(urls[0], bootstrap, tmp_path)
+    early = consumer_of(urls[1], bootstrap, tmp_path, f"early-{marker}")
+    late = consumer_of(urls[2], bootstrap, tmp_path, f"late-{marker}")
+    try:
+        await publisher.bus._connect()
+        await early.bus._connect()
+        async with publisher.sessions() as session, session.begin():
+            for _ in range(CASES_FILED):
+                publisher.stage(session, rejected(marker))
+        assert await publisher.relay.publish_pending() == CASES_FILED
+        await until(lambda: _all_once(early, marker), what="the early group applying every fact")
+
+        kill(broker)  # published and marked, read by one group only: the worst moment
+        broker = start_broker(port, tmp_path / "broker-2.log")
+        await create_topics(bootstrap)
+
+        await until(lambda: _republished(publisher), what="the relay putting the lost rows back in line")
+        assert await publisher.relay.publish_pending() == 0, "everything went again in the same pass"
+        publisher.relay.start()
+        await late.bus._connect()
+        await until(lambda: _all_once(late, marker), what="the late group applying every fact")
+        await asyncio.sleep(2)  # a second copy, if any were coming, would land within this
+        assert await effects(early, marker) == await effects(late, marker)
+        assert set((await effects(early, marker)).values()) == {1}, "the early group applied a republished fact twice"
+        assert publisher.relay.republished == CASES_FILED
+    finally:
+        for runtime in (publisher, early, late):
+            await runtime.relay.stop()
+            await runtime.bus.stop()
+            await runtime.engine.dispose()
+        kill(broker)
+        if base is not None:
+            for generator in fresh:
+                next(generator, None)
+
+
+async def _all_once(runtime: Runtime, marker: str) -> bool:
+    counts = await effects(runtime, marker)
+    return len(counts) == CASES_FILED and set(counts.values()) == {1}
+
+
+async def _republished(runtime: Runtime) -> bool:
+    await runtime.relay.relay_batch()
+    return runtime.relay.republished > 0
