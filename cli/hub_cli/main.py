@@ -15,9 +15,10 @@ from rich.table import Table
 from hub_cli.dlq import replay_sync
 from hub_cli.holds import holds_app
 from hub_cli.outbox import outbox_app
+from hub_cli.reconcile import reconcile_command
 from hub_cli.trace import trace
 from hub_shared.auth import AuthSettings, Role, Scope, mint
-from hub_cli.stack import SERVICES, SIMULATORS, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled, start_broker
+from hub_cli.stack import SERVICES, SIMULATORS, ServiceSpec, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled, start_broker
 from hub_cli.users import User, UserRegistry
 from hub_shared.db import ensure_database
 from hub_shared.events import registry
@@ -40,6 +41,8 @@ def up(
     broker_port: int = typer.Option(9092, help="Port of the embedded broker (ignored with KAFKA_BOOTSTRAP_SERVERS)"),
     database_url_template: str = typer.Option("", envvar="HUB_DATABASE_URL_TEMPLATE",
                                               help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/hub_{service}; empty: SQLite"),
+    replicas: list[str] = typer.Option([], help="SERVICE=N: run N processes of a service sharing its groups and "
+                                                 "database (PostgreSQL only), ports +100 each; repeatable"),
 ) -> None:
     """Start the broker, the five services and the remote simulators (HUB_SIMULATORS=off: none); stop them all with Ctrl-C."""
     data_dir = data_dir.resolve()
@@ -47,7 +50,9 @@ def up(
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
     bootstrap = external or f"127.0.0.1:{broker_port}"
     simulators = SIMULATORS if simulators_enabled() else {}
-    busy = [port for port in [spec.port for spec in (*SERVICES, *simulators.values())] + ([] if external else [broker_port]) if _in_use(port)]
+    extra = _replicas(replicas, database_url_template)
+    busy = [port for port in [spec.port for spec in (*SERVICES, *extra, *simulators.values())] + ([] if external else [broker_port])
+            if _in_use(port)]
     if busy:
         console.print(f"[red]ports {busy} are in use: is another hub running? Stop it first (or free the ports).[/]")
         raise typer.Exit(code=2)
@@ -65,11 +70,14 @@ def up(
         links = gateway_links({remote: f"http://127.0.0.1:{spec.port}" for remote, spec in simulators.items()})
         for spec in SERVICES:
             stack.start_service(spec, extra_env=service_env(spec.name, database_url_template) | (links if spec.name == "samad-gateway" else {}))
+        for spec in extra:
+            stack.start_service(spec, extra_env=stack.service_env[spec.service_name])
         gateway = next(spec for spec in SERVICES if spec.name == "samad-gateway")
         for remote, spec in simulators.items():
             stack.start_service(spec, extra_env=simulator_env(remote, f"http://127.0.0.1:{gateway.port}"))
         stack.wait_ready(timeout=120)
         _print_table(stack, bootstrap)
+        _reconcile_every(float(os.environ.get("HUB_RECONCILE_SECONDS", "300")), data_dir, database_url_template)
         _supervise(stack, brokers[-1] if brokers else None, restart_broker)
     except KeyboardInterrupt:
         console.print("stopping…")
@@ -79,6 +87,48 @@ def up(
             if broker.poll() is None:
                 broker.terminate()
                 broker.wait(10)
+
+
+def _replicas(asked: list[str], database_url_template: str) -> list[ServiceSpec]:
+    """The extra processes `--replicas routing=2` asks for: routing-2 on 8102, and so on."""
+    specs = {spec.name: spec for spec in SERVICES}
+    extra = []
+    for item in asked:
+        name, _, count = item.partition("=")
+        if name not in specs or not count.isdigit() or not 1 <= int(count) <= 12:
+            console.print(f"[red]--replicas {item!r}: give SERVICE=N with a service of {', '.join(specs)} and N from 1 to 12[/]")
+            raise typer.Exit(code=2)
+        extra += [specs[name].replica(number) for number in range(2, int(count) + 1)]
+    if extra and not database_url_template:
+        console.print("[red]replicas share their service's database: give HUB_DATABASE_URL_TEMPLATE (PostgreSQL); "
+                      "a SQLite file belongs to one process[/]")
+        raise typer.Exit(code=2)
+    return extra
+
+
+def _reconcile_every(seconds: float, data_dir: Path, template: str) -> None:
+    """`hub reconcile --repair` over the last day, every `seconds`, beside the supervisor (0: never)."""
+    if seconds <= 0:
+        return
+    import asyncio
+    import threading
+    from datetime import timedelta
+
+    from hub_cli.reconcile import reconcile, service_urls
+
+    def loop() -> None:
+        while True:
+            time.sleep(seconds)
+            try:
+                outcome = asyncio.run(reconcile(service_urls(data_dir, template), timedelta(hours=24), timedelta(seconds=30), repair=True))
+            except Exception as error:  # a database busy or away: the next round tries again
+                console.print(f"[yellow]reconcile could not run ({type(error).__name__}); trying again in {seconds:.0f} s[/]")
+                continue
+            if outcome.findings.cases:
+                console.print(f"[yellow]reconcile: {len(outcome.findings.cases)} case(s) differed between services; "
+                              f"{outcome.repaired} fact(s) sent again, {outcome.findings.behind_later} need a rebuild[/]")
+
+    threading.Thread(target=loop, name="reconcile", daemon=True).start()
 
 
 def _start_embedded_broker(port: int, data_dir: Path):
@@ -100,7 +150,7 @@ def _supervise(stack: Stack, broker, restart_broker, max_restarts: int = 5) -> N
     """Restart whatever dies: a service on its own (giving up after repeated deaths), the embedded broker on its
     own too. The services ride out the broker's absence, and their outbox relays send the new broker
     whatever the old one held (hub_shared.bus)."""
-    specs = {spec.name: spec for spec in (*SERVICES, *SIMULATORS.values())}
+    specs = stack.specs
     restarts = {name: 0 for name in specs}
     process = broker
     while True:
@@ -124,7 +174,7 @@ def _print_table(stack: Stack, bootstrap: str) -> None:
     table = Table(title="people-hub is up (Ctrl-C stops everything)")
     for column in ("service", "url", "openapi", "asyncapi", "log"):
         table.add_column(column)
-    for spec in (*SERVICES, *SIMULATORS.values()):
+    for spec in stack.specs.values():
         if spec.name not in stack.ports:
             continue
         url = stack.url(spec.name)
@@ -234,6 +284,7 @@ def schemas(out: Path = typer.Option(Path("docs/schemas"), help="Folder to write
 
 
 app.command("trace")(trace)
+app.command("reconcile")(reconcile_command)
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(holds_app, name="holds")
 

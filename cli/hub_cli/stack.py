@@ -21,9 +21,18 @@ from hub_shared.bus import create_topics
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    name: str
+    name: str  # the process's name (logs, the stack's keys)
     module: str
     port: int
+    service: str = ""  # the service it runs, when it is a replica ("routing" for "routing-2")
+
+    @property
+    def service_name(self) -> str:
+        return self.service or self.name
+
+    def replica(self, number: int) -> "ServiceSpec":
+        """The `number`th process of this service (2, 3, …): same service and groups, its own HTTP port."""
+        return ServiceSpec(f"{self.name}-{number}", self.module, self.port + 100 * (number - 1), self.name)
 
 
 SERVICES = (
@@ -100,6 +109,7 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    specs: dict[str, ServiceSpec] = field(default_factory=dict)
 
     def start_service(self, spec: ServiceSpec, port: int | None = None, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         """Start (or restart, with the same port and settings as before) one service process."""
@@ -107,8 +117,9 @@ class Stack:
         if extra_env is not None:
             self.service_env[spec.name] = extra_env
         env = {**os.environ, **self.env, **self.service_env.get(spec.name, {}),
-               "HUB_SERVICE_NAME": spec.name, "HUB_HTTP_PORT": str(port), "HUB_DATA_DIR": str(self.data_dir),
+               "HUB_SERVICE_NAME": spec.service_name, "HUB_HTTP_PORT": str(port), "HUB_DATA_DIR": str(self.data_dir),
                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
+        self.specs[spec.name] = spec
         log = (self.data_dir / "logs" / f"{spec.name}.log").open("ab")
         process = subprocess.Popen([sys.executable, "-m", spec.module], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[spec.name] = process

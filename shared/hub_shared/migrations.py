@@ -75,13 +75,25 @@ def drop_outbox_parking() -> None:
         batch.drop_column("parked_at")
 
 
-def add_outbox_broker_epoch() -> None:
+def add_outbox_broker_epoch_and_reconcile() -> None:
     """Each published row names the broker incarnation (cluster id) that took it, so the relay can publish again
     what a broker that lost its memory had (see hub_shared.bus)."""
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("broker_epoch", sa.String(64), nullable=True))
+    op.create_table(  # what `hub reconcile` found and repaired (see hub_shared.reconcile)
+        "reconcile_report",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("ran_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("window_hours", sa.Float(), nullable=False),
+        sa.Column("facts_checked", sa.Integer(), nullable=False),
+        sa.Column("drifted_cases", sa.Integer(), nullable=False),
+        sa.Column("repaired", sa.Integer(), nullable=False),
+        sa.Column("needs_rebuild", sa.Integer(), nullable=False),
+        sa.Column("cases", sa.JSON(), nullable=False),
+    )
 
 
-def drop_outbox_broker_epoch() -> None:
+def drop_outbox_broker_epoch_and_reconcile() -> None:
+    op.drop_table("reconcile_report")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("broker_epoch")

@@ -274,6 +274,11 @@ class OutboxRelay:
         async with self._sessions() as session, session.begin():
             await session.execute(delete(OutboxMessage).where(col(OutboxMessage.published_at) < cutoff))
 
+    async def pending_count(self) -> int:
+        async with self._sessions() as session:
+            return (await session.exec(select(func.count()).select_from(OutboxMessage).where(
+                col(OutboxMessage.published_at).is_(None), col(OutboxMessage.parked_at).is_(None)))).one()
+
     async def parked_count(self) -> int:
         async with self._sessions() as session:
             return await count_parked(session)

@@ -21,7 +21,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -36,6 +36,9 @@ from hub_shared.consumer import Subscription, subscribe
 from hub_shared.events import Event
 from hub_shared.logs import setup_logging
 from hub_shared.messaging import stage
+from hub_shared.metrics import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
+from hub_shared.metrics import ServiceMetrics
+from hub_shared.reconcile import ReconcileReport, latest_report
 from hub_shared.outbox import OutboxRelay
 from hub_shared.settings import HubSettings
 from hub_shared.telemetry import setup_tracing
@@ -73,15 +76,18 @@ class Runtime:
             bootstrap=settings.kafka_bootstrap_servers,
         )
         self.bus = BusConnection(self.broker)
+        self.metrics = ServiceMetrics(settings.service_name)
+        self.subscriptions: list[Subscription] = []
         self.routers: list[APIRouter] = []
         self.background: list[Callable[[], Awaitable[None]]] = []  # long-running jobs, cancelled at shutdown
-        self.untraced_paths: list[str] = ["health/.*"]  # regexes; e.g. anonymous endpoints leave no span
+        self.untraced_paths: list[str] = ["health/.*", "metrics"]  # regexes; e.g. anonymous endpoints leave no span
         self.body_limits: list[tuple[str, int]] = []  # (path regex, bytes): endpoints allowed more than max_request_bytes
         self.auth = AuthSettings()
         settings.refuse_development_secrets(self.auth, *secret_settings)
 
     def add_subscription(self, sub: Subscription) -> None:
         sub.after_commit = self.relay.notify
+        self.subscriptions.append(sub)
         subscribe(self.broker, self.settings, self.sessions, sub)
 
     def publisher(self, topic: str, model: type[Event]) -> None:
@@ -156,6 +162,12 @@ class Runtime:
             checks = await self._checks()
             return await self._readiness(checks, required={"database": checks["database"]})
 
+        @router.get("/metrics", response_class=PlainTextResponse,
+                    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+        async def metrics() -> Response:
+            """The bus, the outbox and the last reconcile as Prometheus gauges."""
+            return await self._metrics()
+
         @router.get("/asyncapi.json")
         async def asyncapi() -> JSONResponse:
             spec = AsyncAPI(self.broker, title=f"hub {self.settings.service_name}", version="0.1.0", description=self.description)
@@ -169,10 +181,37 @@ class Runtime:
 
     async def _readiness(self, checks: dict[str, str], required: dict[str, str]) -> JSONResponse:
         ok = all(value == "ok" for value in required.values())
-        parked = await self._parked_rows() if checks["database"] == "ok" else None
+        parked, report = (await self._parked_rows(), await self._last_reconcile()) if checks["database"] == "ok" else (None, None)
         return JSONResponse(status_code=200 if ok else 503, content={
             "status": "ready" if ok else "not ready", "checks": checks,
-            "outbox": {"parked": parked, "republished_to_new_broker": self.relay.republished}})
+            "outbox": {"parked": parked, "republished_to_new_broker": self.relay.republished},
+            "reconcile": None if report is None else {
+                "ran_at": report.ran_at.isoformat(), "facts_checked": report.facts_checked, "drifted_cases": report.drifted_cases,
+                "repaired": report.repaired, "needs_rebuild": report.needs_rebuild}})
+
+    async def _last_reconcile(self) -> ReconcileReport | None:
+        """The last `hub reconcile` outcome stored here: drift is worth an alert, not a reason to be unready."""
+        try:
+            async with self.sessions() as session:
+                return await asyncio.wait_for(latest_report(session), timeout=3)
+        except Exception:
+            return None
+
+    async def _metrics(self) -> Response:
+        metrics = self.metrics
+        checks = await self._checks()
+        metrics.bus_up.set(1 if checks["bus"] == "ok" else 0)
+        metrics.republished.set(self.relay.republished)
+        if checks["database"] == "ok":
+            metrics.outbox_pending.set(await self.relay.pending_count())
+            metrics.outbox_parked.set(await self.relay.parked_count())
+            report = await self._last_reconcile()
+            if report is not None:
+                metrics.reconcile_time.set(report.ran_at.timestamp())
+                metrics.reconcile_drifted.set(report.drifted_cases)
+                metrics.reconcile_repaired.set(report.repaired)
+                metrics.reconcile_rebuild.set(report.needs_rebuild)
+        return Response(content=metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     async def _parked_rows(self) -> int | None:
         """Outbox rows the broker refused for good (`hub outbox parked`): worth an alert, not a reason to be unready."""

@@ -1,0 +1,17 @@
+"""samad-gateway: each published outbox row names the broker incarnation that took it; reconcile reports
+
+Revision ID: 0005
+"""
+
+from hub_shared.migrations import add_outbox_broker_epoch_and_reconcile, drop_outbox_broker_epoch_and_reconcile
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade() -> None:
+    add_outbox_broker_epoch_and_reconcile()
+
+
+def downgrade() -> None:
+    drop_outbox_broker_epoch_and_reconcile()
