@@ -138,7 +138,7 @@ class BusConnection:
 
     async def state(self) -> str:
         """'ok' when connected, the broker answers and every consumer group has given this process its share."""
-        if not self._connected:
+        if not (self._connected or getattr(self._broker, "running", False)):  # started here, or by a caller directly
             return f"connecting: {self._last_error or 'joining the consumer groups'}"
         if not await self._broker.ping(timeout=2.0):
             return "failed: the broker does not answer; reconnecting"
