@@ -1,4 +1,9 @@
-"""`hub`: run the embedded hub and look after its bus."""
+"""`hub`: run the embedded hub and look after its bus.
+
+Each command imports what it needs when it runs: an operator's quick look (`hub trace`, `hub dlq list`)
+should not pay for loading the database layer, the Kafka client, the event registry and the web stack
+that `hub up` and `hub schemas` need. Only typer and stdlib-only modules load at the top.
+"""
 
 import json
 import os
@@ -6,29 +11,34 @@ import signal
 import socket
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
-from hub_cli.dlq import replay_sync
+from hub_cli.dlq_commands import dlq_app, replay_letters
 from hub_cli.holds import holds_app
 from hub_cli.outbox import outbox_app
 from hub_cli.trace import trace
-from hub_shared.auth import AuthSettings, Role, Scope, mint
-from hub_cli.stack import SERVICES, SIMULATORS, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled, start_broker
-from hub_cli.users import User, UserRegistry
-from hub_shared.db import ensure_database
-from hub_shared.events import registry
+from hub_shared.access import Role, Scope
+
+if TYPE_CHECKING:
+    from hub_cli.stack import Stack
+    from hub_cli.users import User
 
 app = typer.Typer(help="People-to-government case hub.", no_args_is_help=True)
-console = Console()
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
 
 
 def service_env(name: str, template: str) -> dict[str, str]:
     if not template:
         return {}
+    from hub_shared.db import ensure_database
+
     url = template.format(service=name.replace("-", "_"))
     ensure_database(url)
     return {"DATABASE_URL": url}
@@ -42,6 +52,9 @@ def up(
                                               help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/hub_{service}; empty: SQLite"),
 ) -> None:
     """Start the broker, the five services and the remote simulators (HUB_SIMULATORS=off: none); stop them all with Ctrl-C."""
+    from hub_cli.stack import SERVICES, SIMULATORS, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled, start_broker
+
+    console = _console()
     data_dir = data_dir.resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
@@ -90,8 +103,11 @@ def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
-def _supervise(stack: Stack, broker, max_restarts: int = 5) -> bool:
+def _supervise(stack: "Stack", broker, max_restarts: int = 5) -> bool:
     """Restart a service that dies (giving up after repeated deaths); return True when the broker died."""
+    from hub_cli.stack import SERVICES, SIMULATORS
+
+    console = _console()
     specs = {spec.name: spec for spec in (*SERVICES, *SIMULATORS.values())}
     restarts = {name: 0 for name in specs}
     while True:
@@ -110,7 +126,12 @@ def _supervise(stack: Stack, broker, max_restarts: int = 5) -> bool:
                 stack.start_service(specs[name])
 
 
-def _print_table(stack: Stack, bootstrap: str) -> None:
+def _print_table(stack: "Stack", bootstrap: str) -> None:
+    from rich.table import Table
+
+    from hub_cli.stack import SERVICES, SIMULATORS
+
+    console = _console()
     table = Table(title="people-hub is up (Ctrl-C stops everything)")
     for column in ("service", "url", "openapi", "asyncapi", "log"):
         table.add_column(column)
@@ -126,7 +147,9 @@ def _print_table(stack: Stack, bootstrap: str) -> None:
 @app.command()
 def topics(bootstrap: str = typer.Option("127.0.0.1:9092", envvar="KAFKA_BOOTSTRAP_SERVERS")) -> None:
     """Create the catalog's topics that are missing on a broker."""
-    console.print(f"created: {ensure_topics(bootstrap) or 'none (all exist)'}")
+    from hub_cli.stack import ensure_topics
+
+    _console().print(f"created: {ensure_topics(bootstrap) or 'none (all exist)'}")
 
 
 token_app = typer.Typer(help="Bearer tokens for staff and machine clients.", no_args_is_help=True)
@@ -136,12 +159,16 @@ app.add_typer(user_app, name="user")
 USERS_FILE = typer.Option(Path("var/users.json"), "--users-file", envvar="HUB_USERS_FILE", help="the registry of users")
 
 
-def _user(subject: str, role: Role, unit: str, scopes: list[Scope]) -> User:
+def _user(subject: str, role: Role, unit: str, scopes: list[Scope]) -> "User":
+    from pydantic import ValidationError
+
+    from hub_cli.users import User
+
     try:
         return User(subject=subject, role=role, unit=unit, scopes=scopes)
     except ValidationError as invalid:
         for error in invalid.errors():
-            console.print(f"[red]{error['msg'].removeprefix('Value error, ')}[/]")
+            _console().print(f"[red]{error['msg'].removeprefix('Value error, ')}[/]")
         raise typer.Exit(code=2) from None
 
 
@@ -154,6 +181,9 @@ def user_add(
     users_file: Path = USERS_FILE,
 ) -> None:
     """Register a user or machine client."""
+    from hub_cli.users import UserRegistry
+
+    console = _console()
     try:
         UserRegistry(users_file).add(_user(subject, role, unit, scope))
     except ValueError as refused:
@@ -165,15 +195,22 @@ def user_add(
 @user_app.command("list")
 def user_list(users_file: Path = USERS_FILE) -> None:
     """Show the registered users and what they may do."""
+    from rich.table import Table
+
+    from hub_cli.users import UserRegistry
+
     table = Table("subject", "role", "unit", "scopes")
     for user in UserRegistry(users_file).all():
         table.add_row(user.subject, user.role.value, user.unit, " ".join(s.value for s in user.scopes) or "(all of the role's)")
-    console.print(table)
+    _console().print(table)
 
 
 @user_app.command("remove")
 def user_remove(subject: str = typer.Argument(...), users_file: Path = USERS_FILE) -> None:
     """Remove a user: no new tokens for them (tokens already minted expire within HUB_AUTH_TOKEN_MINUTES)."""
+    from hub_cli.users import UserRegistry
+
+    console = _console()
     if not UserRegistry(users_file).remove(subject):
         console.print(f"[red]no user {subject!r}[/]")
         raise typer.Exit(code=2)
@@ -191,6 +228,10 @@ def token_create(
     users_file: Path = USERS_FILE,
 ) -> None:
     """Mint a signed, expiring token with this deployment's HUB_AUTH_SIGNING_KEY and print it."""
+    from hub_cli.users import UserRegistry
+    from hub_shared.tokens import AuthSettings, mint
+
+    console = _console()
     if user:
         found = UserRegistry(users_file).get(user)
         if found is None:
@@ -204,19 +245,15 @@ def token_create(
     print(mint(AuthSettings(), found.subject, found.role, found.unit, minutes=minutes or None, scopes=found.scopes or None))
 
 
-@app.command("dlq-replay")
-def dlq_replay(
-    bootstrap: str = typer.Option("127.0.0.1:9092", envvar="KAFKA_BOOTSTRAP_SERVERS"),
-    only_group: str = typer.Option("", help="replay only what this consumer group dead-lettered"),
-) -> None:
-    """Send dead letters back to their origin topics (after fixing what made them fail)."""
-    count = replay_sync(bootstrap, only_group=only_group or None, report=console.print)
-    console.print(f"{count} dead letters replayed")
+app.command("dlq-replay")(replay_letters)  # the name operators know; `hub dlq replay` is the same command
 
 
 @app.command()
 def schemas(out: Path = typer.Option(Path("docs/schemas"), help="Folder to write one JSON Schema per event type")) -> None:
     """Export the JSON Schema of every event on the bus."""
+    from hub_shared.events import registry
+
+    console = _console()
     out.mkdir(parents=True, exist_ok=True)
     for event_type, schema in registry.json_schemas().items():
         (out / f"{event_type}.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -226,6 +263,7 @@ def schemas(out: Path = typer.Option(Path("docs/schemas"), help="Folder to write
 app.command("trace")(trace)
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(holds_app, name="holds")
+app.add_typer(dlq_app, name="dlq")
 
 if __name__ == "__main__":
     app()

@@ -14,10 +14,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
-
 from hub_shared.topics import ALL_TOPICS
 
 
@@ -91,6 +87,9 @@ def start_broker(port: int, log_path: Path) -> subprocess.Popen:
 
 async def create_topics(bootstrap: str) -> list[str]:
     """Create every catalog topic that is missing; return the names created."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # here: few `hub` commands create topics
+    from aiokafka.errors import TopicAlreadyExistsError
+
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -135,6 +134,8 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def wait_ready(self, names: list[str] | None = None, timeout: float = 60) -> None:
+        import httpx  # here: every `hub` command imports this module (for the service names), few start services
+
         deadline = time.monotonic() + timeout
         for name in names or list(self.processes):
             while True:
