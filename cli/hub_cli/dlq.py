@@ -11,10 +11,8 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from hub_shared.consumer import BODY_OMITTED
-from hub_shared.topics import DLQ
+from hub_shared.topics import BODY_OMITTED, DLQ, DLQ_HEADER_PREFIX
 
-DLQ_HEADER_PREFIX = "hub_dlq_"
 ORIGINAL_BYTES = 16 * 1024 * 1024  # a record the origin topic took but the DLQ did not may be larger than the default limit
 
 

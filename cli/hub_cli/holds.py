@@ -2,18 +2,15 @@
 
 A held case's later events go to the DLQ behind the failed one and apply in order once a replay applies
 it (`hub dlq-replay`). When the failed event can never apply (bad data, not a bug), an operator releases
-the hold: the group then applies the case's next events as they come; the held ones stay in the DLQ."""
+the hold: the group then applies the case's next events as they come; the held ones stay in the DLQ.
+
+The database layer and the table renderer load inside the commands: every `hub` invocation defines these."""
 
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_cli.servicedb import DATA_DIR, DATABASE_URL, SERVICE_NAMES, TEMPLATE, database_url_of, fail, with_session
-from hub_shared.consumer import held_cases, release_holds
-from hub_shared.jalali import as_utc, to_jalali
 
 holds_app = typer.Typer(help="Cases a consumer group holds back behind a dead-lettered event.", no_args_is_help=True)
 SERVICE = typer.Option(..., "--service", help=f"whose consumers: {', '.join(SERVICE_NAMES)}")
@@ -23,6 +20,12 @@ SERVICE = typer.Option(..., "--service", help=f"whose consumers: {', '.join(SERV
 def list_holds(service: str = SERVICE, group: str = typer.Option("", "--group", help="only this consumer group"),
                data_dir: Path = DATA_DIR, template: str = TEMPLATE, database_url: str = DATABASE_URL) -> None:
     """The held cases, oldest first: which group, which case, behind which event, since when and why."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from hub_shared.consumer import held_cases
+    from hub_shared.jalali import as_utc, to_jalali
+
     console = Console()
     rows = with_session(service, database_url_of(service, data_dir, template, database_url),
                         lambda session: held_cases(session, group or None))
@@ -49,6 +52,11 @@ def release(
     data_dir: Path = DATA_DIR, template: str = TEMPLATE, database_url: str = DATABASE_URL,
 ) -> None:
     """Let held cases go without their failed event: the group applies their next events as they come."""
+    from rich.console import Console
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from hub_shared.consumer import held_cases, release_holds
+
     if bool(keys) == everything:
         fail("give --key KEY (repeatable) or --all, not both" if everything else "give --key KEY (repeatable) or --all")
 

@@ -1,4 +1,9 @@
-"""`hub`: run the embedded hub and look after its bus."""
+"""`hub`: run the embedded hub and look after its bus.
+
+Each command imports what it needs when it runs: an operator's quick look (`hub trace`, `hub dlq list`)
+should not pay for loading the database layer, the Kafka client, the event registry and the web stack
+that `hub up` and `hub schemas` need. Only typer and stdlib-only modules load at the top.
+"""
 
 import json
 import os
@@ -6,30 +11,35 @@ import signal
 import socket
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
-from hub_cli.dlq import replay_sync
+from hub_cli.dlq_commands import dlq_app, replay_letters
 from hub_cli.holds import holds_app
 from hub_cli.outbox import outbox_app
 from hub_cli.reconcile import reconcile_command
 from hub_cli.trace import trace
-from hub_shared.auth import AuthSettings, Role, Scope, mint
-from hub_cli.stack import SERVICES, SIMULATORS, ServiceSpec, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled, start_broker
-from hub_cli.users import User, UserRegistry
-from hub_shared.db import ensure_database
-from hub_shared.events import registry
+from hub_shared.access import Role, Scope
+
+if TYPE_CHECKING:
+    from hub_cli.stack import ServiceSpec, Stack
+    from hub_cli.users import User
 
 app = typer.Typer(help="People-to-government case hub.", no_args_is_help=True)
-console = Console()
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
 
 
 def service_env(name: str, template: str) -> dict[str, str]:
     if not template:
         return {}
+    from hub_shared.db import ensure_database
+
     url = template.format(service=name.replace("-", "_"))
     ensure_database(url)
     return {"DATABASE_URL": url}
@@ -45,6 +55,9 @@ def up(
                                                  "database (PostgreSQL only), ports +100 each; repeatable"),
 ) -> None:
     """Start the broker, the five services and the remote simulators (HUB_SIMULATORS=off: none); stop them all with Ctrl-C."""
+    from hub_cli.stack import SERVICES, SIMULATORS, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled
+
+    console = _console()
     data_dir = data_dir.resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
@@ -89,8 +102,11 @@ def up(
                 broker.wait(10)
 
 
-def _replicas(asked: list[str], database_url_template: str) -> list[ServiceSpec]:
+def _replicas(asked: list[str], database_url_template: str) -> list["ServiceSpec"]:
     """The extra processes `--replicas routing=2` asks for: routing-2 on 8102, and so on."""
+    from hub_cli.stack import SERVICES
+
+    console = _console()
     specs = {spec.name: spec for spec in SERVICES}
     extra = []
     for item in asked:
@@ -116,6 +132,8 @@ def _reconcile_every(seconds: float, data_dir: Path, template: str) -> None:
 
     from hub_cli.reconcile import reconcile, service_urls
 
+    console = _console()
+
     def loop() -> None:
         while True:
             time.sleep(seconds)
@@ -132,6 +150,8 @@ def _reconcile_every(seconds: float, data_dir: Path, template: str) -> None:
 
 
 def _start_embedded_broker(port: int, data_dir: Path):
+    from hub_cli.stack import ensure_topics, start_broker
+
     broker = start_broker(port, data_dir / "logs" / "broker.log")
     ensure_topics(f"127.0.0.1:{port}")  # at once, before a client's request could create one with the broker's default count
     return broker
@@ -146,10 +166,11 @@ def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
-def _supervise(stack: Stack, broker, restart_broker, max_restarts: int = 5) -> None:
+def _supervise(stack: "Stack", broker, restart_broker, max_restarts: int = 5) -> None:
     """Restart whatever dies: a service on its own (giving up after repeated deaths), the embedded broker on its
     own too. The services ride out the broker's absence, and their outbox relays send the new broker
     whatever the old one held (hub_shared.bus)."""
+    console = _console()
     specs = stack.specs
     restarts = {name: 0 for name in specs}
     process = broker
@@ -170,7 +191,10 @@ def _supervise(stack: Stack, broker, restart_broker, max_restarts: int = 5) -> N
                 stack.start_service(specs[name])
 
 
-def _print_table(stack: Stack, bootstrap: str) -> None:
+def _print_table(stack: "Stack", bootstrap: str) -> None:
+    from rich.table import Table
+
+    console = _console()
     table = Table(title="people-hub is up (Ctrl-C stops everything)")
     for column in ("service", "url", "openapi", "asyncapi", "log"):
         table.add_column(column)
@@ -186,7 +210,9 @@ def _print_table(stack: Stack, bootstrap: str) -> None:
 @app.command()
 def topics(bootstrap: str = typer.Option("127.0.0.1:9092", envvar="KAFKA_BOOTSTRAP_SERVERS")) -> None:
     """Create the catalog's topics that are missing on a broker."""
-    console.print(f"created: {ensure_topics(bootstrap) or 'none (all exist)'}")
+    from hub_cli.stack import ensure_topics
+
+    _console().print(f"created: {ensure_topics(bootstrap) or 'none (all exist)'}")
 
 
 token_app = typer.Typer(help="Bearer tokens for staff and machine clients.", no_args_is_help=True)
@@ -196,12 +222,16 @@ app.add_typer(user_app, name="user")
 USERS_FILE = typer.Option(Path("var/users.json"), "--users-file", envvar="HUB_USERS_FILE", help="the registry of users")
 
 
-def _user(subject: str, role: Role, unit: str, scopes: list[Scope]) -> User:
+def _user(subject: str, role: Role, unit: str, scopes: list[Scope]) -> "User":
+    from pydantic import ValidationError
+
+    from hub_cli.users import User
+
     try:
         return User(subject=subject, role=role, unit=unit, scopes=scopes)
     except ValidationError as invalid:
         for error in invalid.errors():
-            console.print(f"[red]{error['msg'].removeprefix('Value error, ')}[/]")
+            _console().print(f"[red]{error['msg'].removeprefix('Value error, ')}[/]")
         raise typer.Exit(code=2) from None
 
 
@@ -214,6 +244,9 @@ def user_add(
     users_file: Path = USERS_FILE,
 ) -> None:
     """Register a user or machine client."""
+    from hub_cli.users import UserRegistry
+
+    console = _console()
     try:
         UserRegistry(users_file).add(_user(subject, role, unit, scope))
     except ValueError as refused:
@@ -225,15 +258,22 @@ def user_add(
 @user_app.command("list")
 def user_list(users_file: Path = USERS_FILE) -> None:
     """Show the registered users and what they may do."""
+    from rich.table import Table
+
+    from hub_cli.users import UserRegistry
+
     table = Table("subject", "role", "unit", "scopes")
     for user in UserRegistry(users_file).all():
         table.add_row(user.subject, user.role.value, user.unit, " ".join(s.value for s in user.scopes) or "(all of the role's)")
-    console.print(table)
+    _console().print(table)
 
 
 @user_app.command("remove")
 def user_remove(subject: str = typer.Argument(...), users_file: Path = USERS_FILE) -> None:
     """Remove a user: no new tokens for them (tokens already minted expire within HUB_AUTH_TOKEN_MINUTES)."""
+    from hub_cli.users import UserRegistry
+
+    console = _console()
     if not UserRegistry(users_file).remove(subject):
         console.print(f"[red]no user {subject!r}[/]")
         raise typer.Exit(code=2)
@@ -251,6 +291,10 @@ def token_create(
     users_file: Path = USERS_FILE,
 ) -> None:
     """Mint a signed, expiring token with this deployment's HUB_AUTH_SIGNING_KEY and print it."""
+    from hub_cli.users import UserRegistry
+    from hub_shared.tokens import AuthSettings, mint
+
+    console = _console()
     if user:
         found = UserRegistry(users_file).get(user)
         if found is None:
@@ -264,19 +308,15 @@ def token_create(
     print(mint(AuthSettings(), found.subject, found.role, found.unit, minutes=minutes or None, scopes=found.scopes or None))
 
 
-@app.command("dlq-replay")
-def dlq_replay(
-    bootstrap: str = typer.Option("127.0.0.1:9092", envvar="KAFKA_BOOTSTRAP_SERVERS"),
-    only_group: str = typer.Option("", help="replay only what this consumer group dead-lettered"),
-) -> None:
-    """Send dead letters back to their origin topics (after fixing what made them fail)."""
-    count = replay_sync(bootstrap, only_group=only_group or None, report=console.print)
-    console.print(f"{count} dead letters replayed")
+app.command("dlq-replay")(replay_letters)  # the name operators know; `hub dlq replay` is the same command
 
 
 @app.command()
 def schemas(out: Path = typer.Option(Path("docs/schemas"), help="Folder to write one JSON Schema per event type")) -> None:
     """Export the JSON Schema of every event on the bus."""
+    from hub_shared.events import registry
+
+    console = _console()
     out.mkdir(parents=True, exist_ok=True)
     for event_type, schema in registry.json_schemas().items():
         (out / f"{event_type}.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -287,6 +327,7 @@ app.command("trace")(trace)
 app.command("reconcile")(reconcile_command)
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(holds_app, name="holds")
+app.add_typer(dlq_app, name="dlq")
 
 if __name__ == "__main__":
     app()

@@ -1,17 +1,13 @@
 """`hub outbox parked|release`: the outbox rows a service's relay parked because the broker refused them
 for good (too large, topic invalid or not authorised), and letting them go once the cause is fixed. The
-database is found as for every such command (`hub_cli.servicedb`)."""
+database is found as for every such command (`hub_cli.servicedb`); it and the table renderer load inside the
+commands, since every `hub` invocation defines these."""
 
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_cli.servicedb import DATA_DIR, DATABASE_URL, SERVICE_NAMES, TEMPLATE, database_url_of, fail, row_ids, with_session
-from hub_shared.jalali import as_utc, to_jalali
-from hub_shared.messaging import OutboxMessage, parked_rows, release
 
 outbox_app = typer.Typer(help="Outbox rows a service parked because the broker refused them for good.", no_args_is_help=True)
 SERVICE = typer.Option(..., "--service", help=f"whose outbox: {', '.join(SERVICE_NAMES)}")
@@ -20,6 +16,12 @@ SERVICE = typer.Option(..., "--service", help=f"whose outbox: {', '.join(SERVICE
 @outbox_app.command("parked")
 def parked(service: str = SERVICE, data_dir: Path = DATA_DIR, template: str = TEMPLATE, database_url: str = DATABASE_URL) -> None:
     """List a service's parked outbox rows, oldest first: what, since when and why."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from hub_shared.jalali import as_utc, to_jalali
+    from hub_shared.messaging import parked_rows
+
     console = Console()
     rows = with_session(service, database_url_of(service, data_dir, template, database_url), parked_rows)
     if not rows:
@@ -44,6 +46,11 @@ def release_rows(
     data_dir: Path = DATA_DIR, template: str = TEMPLATE, database_url: str = DATABASE_URL,
 ) -> None:
     """Let parked rows go: the service's relay retries them in id order (a row still refused parks again)."""
+    from rich.console import Console
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from hub_shared.messaging import OutboxMessage, parked_rows, release
+
     console = Console()
     if bool(ids) == everything:
         fail("give --id N (repeatable) or --all, not both" if everything else "give --id N (repeatable) or --all")

@@ -10,28 +10,31 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
 from hub_cli.servicedb import DATA_DIR, SERVICE_NAMES, TEMPLATE, database_url_of
-from hub_shared import db
-from hub_shared.groups import CASE_STREAM_GROUPS
-from hub_shared.reconcile import Findings, applied_ids, compare, held_keys, published_facts, report_row, requeue
-from hub_shared.topics import CASES
+
+if TYPE_CHECKING:
+    from hub_shared.reconcile import Findings
 
 log = logging.getLogger("hub.reconcile")
-console = Console()
 OWNERS = ("intake", "routing", "followup", "samad-gateway")  # the services that publish case facts
 
 
 @dataclass
 class Outcome:
-    findings: Findings
+    findings: "Findings"
     repaired: int
 
 
 async def reconcile(urls: dict[str, str], window: timedelta, settle: timedelta, repair: bool) -> Outcome:
+    from hub_shared import db  # here: the database layer is for the commands that open one
+    from hub_shared.groups import CASE_STREAM_GROUPS
+    from hub_shared.reconcile import applied_ids, compare, held_keys, published_facts, report_row, requeue
+    from hub_shared.topics import CASES
+
     now = datetime.now(UTC)
     since, settled_before = now - window, now - settle
     engines = {service: db.make_engine(url) for service, url in urls.items()}
@@ -77,6 +80,9 @@ def reconcile_command(
     database_url_template: str = TEMPLATE,
 ) -> None:
     """Find cases whose state differs between services (a fact some group never applied) and, with --repair, mend them."""
+    from rich.console import Console
+
+    console = Console()
     outcome = asyncio.run(reconcile(service_urls(data_dir, database_url_template), timedelta(hours=hours),
                                     timedelta(seconds=settle_seconds), repair))
     findings = outcome.findings

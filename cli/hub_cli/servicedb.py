@@ -1,22 +1,22 @@
 """Finding and opening one service's database from the command line, as `hub up` finds it:
 `HUB_DATABASE_URL_TEMPLATE` (e.g. `postgresql+psycopg://postgres@127.0.0.1:5432/hub_{service}`) or else the
 SQLite file in `--data-dir`; `--database-url` names one database directly (the service's `DATABASE_URL`
-in production)."""
+in production).
+
+The database layer is imported inside the functions that open a database, so that defining these
+commands (which every `hub` invocation does) does not load it."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_cli.stack import SERVICES
-from hub_shared import db
-from hub_shared.settings import HubSettings
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 SERVICE_NAMES = [spec.name for spec in SERVICES]
 DATA_DIR = typer.Option(Path("var"), "--data-dir", envvar="HUB_DATA_DIR", help="the hub's data folder (SQLite files)")
@@ -30,6 +30,8 @@ def database_url_of(service: str, data_dir: Path, template: str, database_url: s
         fail(f"unknown service {service!r}; use one of {', '.join(SERVICE_NAMES)}")
     if database_url or template:
         return database_url or template.format(service=service.replace("-", "_"))
+    from hub_shared.settings import HubSettings
+
     url = HubSettings(service_name=service, data_dir=data_dir, database_url="").effective_database_url
     if not Path(url.split("///", 1)[1]).exists():
         fail(f"no database for {service} at {url.split('///', 1)[1]}: give the hub's --data-dir, or "
@@ -37,7 +39,12 @@ def database_url_of(service: str, data_dir: Path, template: str, database_url: s
     return url
 
 
-def with_session(service: str, url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def with_session(service: str, url: str, work: Callable[["AsyncSession"], Awaitable[T]]) -> T:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub_shared import db
+
     async def run() -> T:
         engine = db.make_engine(url)
         try:
@@ -59,5 +66,7 @@ def row_ids(ids: list[int]) -> str:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
+    from rich.console import Console
+
     Console().print(f"[red]{message}[/]")
     raise typer.Exit(code=code)

@@ -15,8 +15,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-from hub_shared.bus import create_topics
 
 
 @dataclass(frozen=True)
@@ -130,6 +128,8 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def wait_ready(self, names: list[str] | None = None, timeout: float = 60) -> None:
+        import httpx  # here: every `hub` command imports this module (for the service names), few start services
+
         deadline = time.monotonic() + timeout
         for name in names or list(self.processes):
             while True:
@@ -166,4 +166,6 @@ class Stack:
 
 
 def ensure_topics(bootstrap: str) -> list[str]:
+    from hub_shared.bus import create_topics  # here: few `hub` commands create topics
+
     return asyncio.run(create_topics(bootstrap))

@@ -3,31 +3,41 @@
 The token comes from `HUB_TOKEN`; outside production (`HUB_ENVIRONMENT` not `production`) one is minted with
 the development signing key for a national supervisor. `HUB_REPORTING_URL` (default http://127.0.0.1:8004)
 names reporting.
+
+An operator runs this while looking at a case, so it must answer at once: it loads only the HTTP client,
+the table renderer and the token minting (`hub_shared.tokens`, not the web stack of `hub_shared.auth`),
+and those only when the command runs.
 """
 
 import os
 
-import httpx
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from hub_shared.auth import AuthSettings, Role, mint
 
-console = Console()
+def _console():
+    from rich.console import Console
+
+    return Console()
 
 
 def _token() -> str:
     if os.environ.get("HUB_TOKEN"):
         return os.environ["HUB_TOKEN"]
     if os.environ.get("HUB_ENVIRONMENT", "development") == "production":
-        console.print("[red]set HUB_TOKEN (a token with cases:read or status:read): no token is minted in production[/]")
+        _console().print("[red]set HUB_TOKEN (a token with cases:read or status:read): no token is minted in production[/]")
         raise typer.Exit(code=2)
-    return mint(AuthSettings(), "hub-trace", Role.national_supervisor, "national")
+    from hub_shared.access import NATIONAL, Role
+    from hub_shared.tokens import AuthSettings, mint
+
+    return mint(AuthSettings(), "hub-trace", Role.national_supervisor, NATIONAL)
 
 
 def trace(tracking_code: str = typer.Argument(..., help="the case's tracking code (or its case id)")) -> None:
     """Print every event of a case in order: service, UTC and Jalali time, trace id and link."""
+    import httpx
+    from rich.table import Table
+
+    console = _console()
     base = os.environ.get("HUB_REPORTING_URL", "http://127.0.0.1:8004").rstrip("/")
     try:
         response = httpx.get(f"{base}/api/v1/cases/{tracking_code}/timeline", headers={"authorization": f"Bearer {_token()}"}, timeout=10)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-from hub_shared.auth import NATIONAL, ROLE_SCOPES, Role, Scope
+from hub_shared.access import NATIONAL, ROLE_SCOPES, Role, Scope
 from hub_shared.reference import org_seed
 
 

@@ -14,156 +14,25 @@ bounded by the same rules.
 """
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from enum import Enum
-from ipaddress import ip_address
 from typing import Annotated, Any
-from urllib.parse import urlparse
 
 import jwt
 from fastapi import Depends, HTTPException, Request
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import ValidationError
 from sqlalchemy import or_, true
 
-from hub_shared.events.org import SEGMENT
+from hub_shared.access import NATIONAL, ROLE_SCOPES, STAFF, UNIT_PATTERN, Role, Scope  # noqa: F401 (re-exported)
 from hub_shared.jwks import KeysUnavailable, key_set
+from hub_shared.tokens import (ALGORITHM, ASYMMETRIC, AUDIENCE, DEVELOPMENT_KEY, ISSUER, AuthSettings,  # noqa: F401 (re-exported)
+                               TokenClaims, mint)
 
-AUDIENCE = "people-hub"
-ISSUER = "people-hub"
-ALGORITHM = "HS256"
-NATIONAL = "national"
-DEVELOPMENT_KEY = "development-only-signing-key-never-use-in-production!"
-ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
 SSO_LEEWAY_SECONDS = 30  # the identity provider's clock and ours may differ a little
-UNIT_PATTERN = rf"^(?:{NATIONAL}|{SEGMENT}(?:/{SEGMENT})*)$"
 _NAMES_A_KEY = frozenset({"kid", "jku", "jwk", "x5u", "x5c"})  # headers no HS256 token of ours carries
 
 log = logging.getLogger(__name__)
-
-
-class Role(str, Enum):
-    expert = "expert"
-    unit_responder = "unit_responder"
-    office_manager = "office_manager"
-    inspector = "inspector"
-    provincial_supervisor = "provincial_supervisor"
-    national_supervisor = "national_supervisor"
-    agency_system = "agency_system"
-    presidential_centre = "presidential_centre"
-    gateway = "gateway"
-
-
-STAFF = frozenset({Role.expert, Role.unit_responder, Role.office_manager, Role.inspector,
-                   Role.provincial_supervisor, Role.national_supervisor})
-
-
-class Scope(str, Enum):
-    cases_read = "cases:read"  # a case's details, without the complainant's personal data
-    cases_confidential = "cases:confidential"  # clearance for cases classed confidential
-    cases_submit = "cases:submit"  # file a case on a citizen's behalf (phone 111, letters, agency systems)
-    personal_data_read = "personal-data:read"  # the complainant's name, ID, phone, address; every read is audited
-    timers_read = "timers:read"
-    audit_read = "audit:read"
-    status_read = "status:read"  # status by tracking code and the change feed (supervising bodies)
-    org_write = "org:write"  # change the organisation tree (units, their places, contacts and calendars) in one's subtree
-
-
-_CASE_WORK = {Scope.cases_read, Scope.timers_read}
-_SUPERVISION = {*_CASE_WORK, Scope.cases_confidential, Scope.status_read, Scope.audit_read}
-ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
-    Role.expert: frozenset({*_CASE_WORK, Scope.cases_submit, Scope.personal_data_read}),
-    Role.unit_responder: frozenset(_CASE_WORK),
-    Role.office_manager: frozenset({*_CASE_WORK, Scope.cases_submit, Scope.personal_data_read, Scope.cases_confidential}),
-    Role.inspector: frozenset({*_CASE_WORK, Scope.personal_data_read, Scope.cases_confidential, Scope.audit_read}),
-    Role.provincial_supervisor: frozenset(_SUPERVISION),
-    Role.national_supervisor: frozenset(_SUPERVISION),
-    Role.agency_system: frozenset({Scope.cases_submit, Scope.status_read}),
-    Role.presidential_centre: frozenset({Scope.status_read}),
-    Role.gateway: frozenset({Scope.cases_submit, Scope.status_read}),
-}
-# Who keeps the organisation tree up to date, each within the subtree their token covers.
-ROLE_SCOPES[Role.national_supervisor] |= {Scope.org_write}
-ROLE_SCOPES[Role.provincial_supervisor] |= {Scope.org_write}
-ROLE_SCOPES[Role.agency_system] |= {Scope.org_write}
-
-
-class AuthSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HUB_AUTH_", env_file=".env", extra="ignore")
-
-    signing_key: SecretStr = Field(SecretStr(DEVELOPMENT_KEY), min_length=32,
-                                   description="HMAC key that signs bearer tokens; set a long random value in production")
-    token_minutes: int = Field(60, ge=1, le=24 * 60, description="Lifetime of a minted token")
-    jwks_url: str | None = Field(None, description=(
-        "The identity provider's JWKS: https://..., or file:///... for air-gapped installs; empty: hub tokens only"))
-    sso_issuer: str | None = Field(None, description="`iss` of the identity provider's tokens (required with jwks_url)")
-    sso_audience: str | None = Field(None, description="`aud` the identity provider's tokens must name (required with jwks_url)")
-    sso_algorithms: Annotated[tuple[str, ...], NoDecode] = Field(("RS256", "ES256"), description=(
-        "Comma-separated asymmetric algorithms accepted from the identity provider"))
-    sso_subject_claim: str | None = Field(None, min_length=1, description=(
-        "Claim holding the staff id (personnel code) of the person, or the client's name; required with jwks_url, "
-        "because a case about an employee is hidden from the token whose subject is that employee's code"))
-    sso_role_claim: str = Field("hub_role", min_length=1, description="Claim holding the role")
-    sso_unit_claim: str = Field("hub_unit", min_length=1, description="Claim holding the unit id")
-    sso_scope_claim: str = Field("scope", min_length=1, description="Claim holding the scopes: space-separated or a list")
-    jwks_timeout_seconds: float = Field(5, gt=0, le=30, description="Longest wait for the JWKS")
-    jwks_cache_seconds: int = Field(300, ge=10, le=24 * 3600, description="How long fetched keys are used before a refetch")
-
-    @field_validator("jwks_url", "sso_issuer", "sso_audience", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("jwks_url")
-    @classmethod
-    def _fetchable(cls, url: str | None) -> str | None:
-        if url is None:
-            return None
-        parts = urlparse(url)
-        if parts.scheme == "file" and parts.path:
-            return url
-        if parts.scheme == "https" and parts.hostname:
-            return url
-        if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):  # a local proxy or test server
-            return url
-        raise ValueError("HUB_AUTH_JWKS_URL must be an https:// URL (http:// only to this machine) or a file:/// path")
-
-    @field_validator("sso_algorithms", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        return tuple(name.strip() for name in value.split(",") if name.strip()) if isinstance(value, str) else value
-
-    @field_validator("sso_algorithms")
-    @classmethod
-    def _asymmetric(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        if not names or not set(names) <= ASYMMETRIC:
-            raise ValueError(f"HUB_AUTH_SSO_ALGORITHMS must name some of {', '.join(sorted(ASYMMETRIC))}")
-        return names
-
-    @model_validator(mode="after")
-    def _sso_complete(self) -> "AuthSettings":
-        if self.jwks_url and not (self.sso_issuer and self.sso_audience):
-            raise ValueError("HUB_AUTH_JWKS_URL needs HUB_AUTH_SSO_ISSUER and HUB_AUTH_SSO_AUDIENCE, "
-                             "or any token the identity provider issues to anyone would be accepted")
-        if self.jwks_url and not self.sso_subject_claim:
-            raise ValueError("HUB_AUTH_JWKS_URL needs HUB_AUTH_SSO_SUBJECT_CLAIM: the claim holding the staff id "
-                             "(personnel code) the hub knows employees by, e.g. preferred_username; a provider's `sub` is "
-                             "often a random id, and then a complaint about an employee would not be hidden from them")
-        return self
-
-    def development_secrets(self) -> list[str]:
-        """The secret settings still at their published development values."""
-        return ["HUB_AUTH_SIGNING_KEY"] if self.signing_key.get_secret_value() == DEVELOPMENT_KEY else []
-
-
-def _loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -176,35 +45,6 @@ class Principal:
     def covers(self, unit_id: str) -> bool:
         """Whether `unit_id` is this principal's unit or below it in the tree."""
         return self.unit == NATIONAL or unit_id == self.unit or unit_id.startswith(self.unit + "/")
-
-
-class TokenClaims(BaseModel):
-    sub: str = Field(min_length=1, max_length=128)
-    role: Role
-    unit: str = Field(min_length=1, max_length=200, pattern=UNIT_PATTERN)
-    scope: str = Field(max_length=1000, description="granted scopes, space-separated as in OAuth 2.0")
-
-    @property
-    def scopes(self) -> frozenset[Scope]:
-        return frozenset(Scope(name) for name in self.scope.split())
-
-    @model_validator(mode="after")
-    def _within_role(self) -> "TokenClaims":
-        beyond = self.scopes - ROLE_SCOPES[self.role]
-        if beyond:
-            raise ValueError(f"role {self.role.value} cannot hold {sorted(s.value for s in beyond)}")
-        return self
-
-
-def mint(settings: AuthSettings, subject: str, role: Role, unit: str, now: datetime | None = None,
-         minutes: int | None = None, scopes: Iterable[Scope] | None = None) -> str:
-    """A signed token. `scopes` (at most the role's) defaults to all of the role's scopes."""
-    scopes = ROLE_SCOPES[role] if scopes is None else scopes
-    issued = now or datetime.now(UTC)
-    scope = " ".join(sorted(Scope(s).value for s in scopes))
-    claims = TokenClaims(sub=subject, role=role, unit=unit, scope=scope).model_dump(mode="json")
-    claims.update(aud=AUDIENCE, iss=ISSUER, iat=issued, exp=issued + timedelta(minutes=minutes or settings.token_minutes))
-    return jwt.encode(claims, settings.signing_key.get_secret_value(), algorithm=ALGORITHM)
 
 
 class NotAuthenticated(HTTPException):

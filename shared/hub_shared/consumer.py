@@ -41,11 +41,10 @@ from hub_shared.logs import case_context
 from hub_shared.messaging import processed_ids, record_processed
 from hub_shared.outbox import refused_for_good
 from hub_shared.settings import HubSettings
-from hub_shared.topics import DLQ
+from hub_shared.topics import BODY_OMITTED, DLQ
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub.consumer")
-BODY_OMITTED = "hub_dlq_body_omitted"  # on a letter whose body the DLQ refused: why; the body is at the origin offset
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 

@@ -11,11 +11,11 @@ import unicodedata
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from hub_shared.access import SEGMENT
 from hub_shared.events.base import Event, registry
 from hub_shared.text import normalize_digits, normalize_text
 from hub_shared.topics import ORG
 
-SEGMENT = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 UNIT_ID = rf"^{SEGMENT}(?:/{SEGMENT})*$"
 """A unit id is its path in the tree below the national root: `labour/isfahan/kashan/performance-office`."""
 CODE = rf"^{SEGMENT}$"

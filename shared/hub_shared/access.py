@@ -1,0 +1,56 @@
+"""Who may do what, without any framework: the roles, the scopes (endpoint groups) each role may hold,
+and the unit paths a principal covers. Kept free of heavy imports so the command line can name roles and
+scopes without loading the web stack."""
+
+from enum import Enum
+
+NATIONAL = "national"
+SEGMENT = r"[a-z0-9]+(?:-[a-z0-9]+)*"  # one step of a unit path: `labour`, `performance-office`
+UNIT_PATTERN = rf"^(?:{NATIONAL}|{SEGMENT}(?:/{SEGMENT})*)$"
+
+
+class Role(str, Enum):
+    expert = "expert"
+    unit_responder = "unit_responder"
+    office_manager = "office_manager"
+    inspector = "inspector"
+    provincial_supervisor = "provincial_supervisor"
+    national_supervisor = "national_supervisor"
+    agency_system = "agency_system"
+    presidential_centre = "presidential_centre"
+    gateway = "gateway"
+
+
+STAFF = frozenset({Role.expert, Role.unit_responder, Role.office_manager, Role.inspector,
+                   Role.provincial_supervisor, Role.national_supervisor})
+
+
+class Scope(str, Enum):
+    cases_read = "cases:read"  # a case's details, without the complainant's personal data
+    cases_confidential = "cases:confidential"  # clearance for cases classed confidential
+    cases_submit = "cases:submit"  # file a case on a citizen's behalf (phone 111, letters, agency systems)
+    personal_data_read = "personal-data:read"  # the complainant's name, ID, phone, address; every read is audited
+    timers_read = "timers:read"
+    audit_read = "audit:read"
+    status_read = "status:read"  # status by tracking code and the change feed (supervising bodies)
+    org_write = "org:write"  # change the organisation tree (units, their places, contacts and calendars) in one's subtree
+
+
+_CASE_WORK = {Scope.cases_read, Scope.timers_read}
+_SUPERVISION = {*_CASE_WORK, Scope.cases_confidential, Scope.status_read, Scope.audit_read}
+ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
+    Role.expert: frozenset({*_CASE_WORK, Scope.cases_submit, Scope.personal_data_read}),
+    Role.unit_responder: frozenset(_CASE_WORK),
+    Role.office_manager: frozenset({*_CASE_WORK, Scope.cases_submit, Scope.personal_data_read, Scope.cases_confidential}),
+    Role.inspector: frozenset({*_CASE_WORK, Scope.personal_data_read, Scope.cases_confidential, Scope.audit_read}),
+    Role.provincial_supervisor: frozenset(_SUPERVISION),
+    Role.national_supervisor: frozenset(_SUPERVISION),
+    Role.agency_system: frozenset({Scope.cases_submit, Scope.status_read}),
+    Role.presidential_centre: frozenset({Scope.status_read}),
+    Role.gateway: frozenset({Scope.cases_submit, Scope.status_read}),
+}
+# Who keeps the organisation tree up to date, each within the subtree their token covers.
+ROLE_SCOPES[Role.national_supervisor] |= {Scope.org_write}
+ROLE_SCOPES[Role.provincial_supervisor] |= {Scope.org_write}
+ROLE_SCOPES[Role.agency_system] |= {Scope.org_write}
+
