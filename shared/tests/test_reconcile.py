@@ -29,7 +29,7 @@ def test_a_gap_before_a_later_applied_fact_is_not_repaired_but_reported() -> Non
 
 def test_facts_a_group_does_not_handle_and_cases_it_holds_are_not_drift() -> None:
     facts = [fact("r1", REGISTERED, owner="intake"), fact("r2", ROUTED, minute=1), fact("b1", REGISTERED, case="b")]
-    findings = compare(facts, [ROUTING, REPORTING], {"routing": {"r1"}, "reporting": {"r1", "r2"}}, {"routing": {"b"}})
+    findings = compare(facts, [ROUTING, REPORTING], {"routing": {"r1"}, "reporting": {"r1", "r2", "b1"}}, {"routing": {"b"}})
     assert findings.drifts == [] and findings.checked == 3
 
 
