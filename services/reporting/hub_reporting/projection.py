@@ -17,16 +17,27 @@ from hub_shared.jalali import as_utc
 async def project(session: AsyncSession, envelope: Envelope) -> None:
     event = envelope.data
     status = (await session.exec(select(CaseStatus).where(CaseStatus.case_id == event.case_id))).first()
+    # Facts of a case come from several services. After the broker lost its memory each outbox sends its
+    # facts again on its own, so routing's `case routed` can arrive before intake's `case registered`.
+    # A registration that comes after later facts fills in what it alone knows and changes nothing else.
+    late_registration = status is not None and isinstance(event, CaseRegistered)
     if status is None:
         status = CaseStatus(tracking_code=event.tracking_code, case_id=event.case_id, status="registered", updated_at=envelope.time)
         session.add(status)
-    _apply(status, event)
-    await _project_fact(session, event)
+    if late_registration:
+        _register_late(status, event)
+        await _project_late_registration(session, event, status)
+    else:
+        _apply(status, event)
+        await _project_fact(session, event)
     new_status, note_fa, note_en = _describe(event)
+    if late_registration:
+        new_status = None
     if new_status is not None:
         await _record_change(session, envelope, new_status, status.unit_id or "")
     status.status = new_status = new_status or status.status
-    status.updated_at = envelope.time  # the fact's time, not the clock's: a rebuild gives the same row
+    if not late_registration:
+        status.updated_at = envelope.time  # the fact's time, not the clock's: a rebuild gives the same row
     session.add(CaseHistoryEntry(event_id=envelope.id, case_id=event.case_id, event_type=envelope.type,
                                  status=new_status, occurred_at=envelope.time, note_fa=note_fa, note_en=note_en,
                                  source=envelope.source, trace_id=trace_id_of(envelope.traceparent)))
@@ -59,13 +70,33 @@ def _apply(status: CaseStatus, event) -> None:
             status.unit_id, status.unit_name = event.unit_id, event.unit_name
 
 
+def _register_late(status: CaseStatus, event: CaseRegistered) -> None:
+    status.case_number, status.kind, status.channel = event.case_number, event.kind.value, event.channel.value
+    status.registered_at = event.registered_at
+
+
+async def _project_late_registration(session: AsyncSession, event: CaseRegistered, status: CaseStatus) -> None:
+    """The statistics row, with where the case went and when from the facts that came first."""
+    referred = (await session.exec(select(CaseHistoryEntry.occurred_at).where(
+        CaseHistoryEntry.case_id == event.case_id, CaseHistoryEntry.event_type == CaseRouted.event_type)
+        .order_by(CaseHistoryEntry.occurred_at))).first()
+    fact = _registered_fact(event)
+    fact.unit_id = status.unit_id or fact.unit_id
+    fact.deadline_at, fact.routed_at = status.deadline_at, referred
+    session.add(fact)
+
+
+def _registered_fact(event: CaseRegistered) -> CaseFact:
+    return CaseFact(case_id=event.case_id, tracking_code=event.tracking_code, agency=event.target.agency,
+                    province=event.target.province, county=event.target.county,
+                    unit_id=f"{event.target.agency}/{event.target.province}", kind=event.kind.value,
+                    topic_id=event.topic_id, channel=event.channel.value, confidential=event.confidential,
+                    about_employee=event.about_employee, registered_at=event.registered_at)
+
+
 async def _project_fact(session: AsyncSession, event) -> None:
     if isinstance(event, CaseRegistered):
-        session.add(CaseFact(case_id=event.case_id, tracking_code=event.tracking_code, agency=event.target.agency,
-                             province=event.target.province, county=event.target.county,
-                             unit_id=f"{event.target.agency}/{event.target.province}", kind=event.kind.value,
-                             topic_id=event.topic_id, channel=event.channel.value, confidential=event.confidential,
-                             about_employee=event.about_employee, registered_at=event.registered_at))
+        session.add(_registered_fact(event))
         return
     fact = await session.get(CaseFact, event.case_id)
     if fact is None:

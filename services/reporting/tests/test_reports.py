@@ -249,3 +249,23 @@ async def test_satisfaction_from_month_rows_equals_the_sum_of_day_rows(tmp_path,
     assert answers[True] == answers[False]
     assert sum(1 for answer in answers[True] if answer["total"].get("ratings")) > 20  # the comparison covers real figures
     assert any(answer["total"].get("trend") is not None for answer in answers[True])
+
+
+async def test_a_registration_that_arrives_after_the_routing_counts_the_case_as_if_in_order(tmp_path) -> None:
+    """After the broker lost its memory, each service's outbox sends its facts again on its own: routing's
+    `case routed` can come before intake's `case registered`. Status, statistics and feed end up the same."""
+    for folder in ("in-order", "swapped"):
+        (tmp_path / folder).mkdir()
+    in_order, swapped = (sqlite_runtime(create_runtime, "reporting", tmp_path / folder) for folder in ("in-order", "swapped"))
+    cases = [case_events(n, late=n > 3) for n in range(1, 6)]
+    await deliver(in_order, *(e for events in cases for e in events))
+    await deliver(swapped, *(e for registered, routed, answered in cases for e in (routed, registered, routed, answered)))
+    for period in ("1405-09", "1405"):
+        params = {"period": period, "unit": "labour/tehran", "group_by": "unit"}
+        expected = (await get(in_order, "/api/v1/reports/cases", **params)).json()
+        assert expected["totals"]["received"] == 5 and expected["totals"]["overdue"] == 2
+        assert (await get(swapped, "/api/v1/reports/cases", **params)).json() == expected
+    assert (await dump(swapped))["reporting_case_status"] == (await dump(in_order))["reporting_case_status"]
+    code = cases[0][0].data.tracking_code
+    feed = (await get(swapped, "/api/v1/changes", bearer(Role.presidential_centre))).json()
+    assert sorted(c["status"] for c in feed["changes"] if c["tracking_code"] == code) == ["answered", "referred"]
