@@ -117,9 +117,13 @@ class CaseWork:
 
     async def on_registered(self, session: AsyncSession, envelope: Envelope) -> None:
         event: CaseRegistered = envelope.data
-        if await find(session, event.case_id) is None:
+        case = await find(session, event.case_id)
+        if case is None:
             session.add(_new_case(event.case_id, event.tracking_code, event.target.agency, kind=event.kind.value,
                                   confidential=event.confidential, about_employee=event.about_employee))
+        elif case.kind is None:  # routed first (outboxes resend on their own after a broker loss): only the kind is new
+            case.kind = event.kind.value
+            session.add(case)
 
     async def on_routed(self, session: AsyncSession, envelope: Envelope) -> None:
         event: CaseRouted = envelope.data

@@ -64,14 +64,14 @@ def routed(unit_id: str = OFFICE, deadline_days: int = 40, **overrides) -> CaseR
                       routed_at=datetime.now(UTC), **overrides)
 
 
-async def open_case(runtime, unit_id: str = OFFICE, **overrides) -> CaseRouted:
+async def open_case(runtime, unit_id: str = OFFICE, routed_first: bool = False, **overrides) -> CaseRouted:
     case = routed(unit_id, **overrides)
     agency, province = unit_id.split("/")[:2]
     registered = CaseRegistered(case_id=case.case_id, tracking_code=case.tracking_code, case_number="1405-00000042",
                                 kind="complaint", channel="web", target=Target(agency=agency, province=province),
                                 confidential=case.confidential, about_employee=case.about_employee,
                                 registered_at=datetime.now(UTC))
-    await deliver(runtime, registered, case)
+    await deliver(runtime, *((case, registered) if routed_first else (registered, case)))
     return case
 
 
@@ -98,6 +98,14 @@ async def inbox(client, headers: dict, **params) -> list[str]:
 
 
 # the path to the final answer
+
+async def test_a_case_routed_before_its_registration_arrived_is_worked_the_same(followup) -> None:
+    """After the broker lost its memory, each outbox resends on its own: routing's fact can come first."""
+    runtime, client = followup
+    case = await open_case(runtime, routed_first=True)
+    items = (await client.get("/api/v1/inbox", headers=MANAGER)).json()["items"]
+    assert [(i["case_id"], i["kind"], i["stage"], i["unit_id"]) for i in items] == [(str(case.case_id), "complaint", "in_progress", OFFICE)]
+    assert (await step(client, case, "response", RESPONSE, RESPONDER))["stage"] == "responded"
 
 async def test_response_opinion_and_approval_give_the_final_answer_with_its_text(followup) -> None:
     runtime, client = followup
