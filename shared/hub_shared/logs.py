@@ -41,5 +41,7 @@ def setup_logging(service: str, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiokafka", "uvicorn.access", "alembic", "hub.bus"):
+    for noisy in ("aiokafka", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # the bus's own lines: per-message ones are DEBUG; at INFO it tells which partitions each consumer holds
+    logging.getLogger("hub.bus").setLevel(level)

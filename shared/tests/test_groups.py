@@ -13,15 +13,27 @@ SERVICES = {"intake": "hub_intake", "routing": "hub_routing", "followup": "hub_f
 
 
 @pytest.fixture(scope="module")
-def subscribed(tmp_path_factory) -> dict[str, tuple[str, frozenset[str]]]:
-    found = {}
+def subscriptions(tmp_path_factory) -> list[tuple[str, object]]:
+    found = []
     for service, package in SERVICES.items():
         settings = HubSettings(service_name=service, data_dir=tmp_path_factory.mktemp(service))
         runtime = importlib.import_module(f"{package}.app").create_runtime(settings)
-        for sub in runtime.subscriptions:
-            if sub.topic == CASES.name:
-                found[sub.group] = (service, frozenset(sub.handlers))
+        found += [(service, sub) for sub in runtime.subscriptions]
     return found
+
+
+@pytest.fixture(scope="module")
+def subscribed(subscriptions) -> dict[str, tuple[str, frozenset[str]]]:
+    return {sub.group: (service, frozenset(sub.handlers)) for service, sub in subscriptions if sub.topic == CASES.name}
+
+
+def test_each_consumer_group_reads_one_topic_for_one_service(subscriptions) -> None:
+    """Members of one group that read different topics get each other's partitions from some brokers' assignments,
+    and skip what they were handed as not theirs."""
+    owners = {}
+    for service, sub in subscriptions:
+        assert owners.setdefault(sub.group, (service, sub.topic)) == (service, sub.topic), sub.group
+    assert len(owners) == len(subscriptions)
 
 
 def test_every_case_stream_group_is_in_the_catalog_with_what_it_handles(subscribed) -> None:
