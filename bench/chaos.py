@@ -40,7 +40,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import submission  # noqa: E402
+from load import submission  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = {"intake": 8001, "routing": 8002, "followup": 8003, "reporting": 8004, "samad-gateway": 8005}

@@ -1,0 +1,151 @@
+"""The load generator: several client processes, each an asyncio loop of HTTP/1.1 keep-alive connections,
+outside the hub's processes. Two ways to offer load:
+
+- `closed(url, body, seconds, concurrency)`: that many requests in flight at all times (the most a
+  server gives, as a client that waits for each answer sees it);
+- `opened(url, body, seconds, rate)`: requests sent at a set rate whatever the answers (overload, and
+  latency at a given load, as many independent citizens make it).
+
+Each returns one `Answer` per request. `ceiling()` is the same client against an endpoint that does
+nothing, so a figure can be read against what the generator itself can offer.
+"""
+
+import asyncio
+import multiprocessing
+import os
+import random
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from hub_shared.testing import random_national_id
+
+SUBMISSION = {
+    "kind": "complaint", "full_name": "سنجش کارایی", "phone": "09120000000",
+    "address": "تهران، خیابان آزمون، پلاک ۱", "subject": "سنجش", "description": "پرونده‌ای برای سنجش توان سامانه.",
+    "target": {"agency": "labour", "province": "tehran", "county": "rey"},
+}
+RATED_UNIT = "labour/tehran/rey/performance-office"
+TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int  # 0: no answer (connection refused or reset, or the client's timeout)
+    sent: float  # seconds after the run started
+    took: float  # seconds until the answer
+    retry_after: str | None = None
+    case_id: str | None = None
+
+
+def submission() -> dict:
+    """Each from another citizen: one citizen's repeated matter would be linked, not registered."""
+    return {**SUBMISSION, "national_id": random_national_id()}
+
+
+def rating() -> dict:
+    score = random.randint(1, 5)
+    return {"unit_id": RATED_UNIT, "employee_id": f"e-{random.randint(1, 50)}", "score": score,
+            "aspects": {"respect": score, "speed": random.randint(1, 5)}}
+
+
+BODIES = {"case": submission, "rating": rating, "none": lambda: None}
+
+
+def closed(url: str, body: str, seconds: float, concurrency: int, processes: int = 2) -> list[Answer]:
+    return _fan_out(url, body, seconds, processes, concurrency=concurrency)
+
+
+def opened(url: str, body: str, seconds: float, rate: float, processes: int = 2) -> list[Answer]:
+    return _fan_out(url, body, seconds, processes, rate=rate)
+
+
+def _fan_out(url: str, body: str, seconds: float, processes: int, concurrency: int = 0, rate: float = 0.0) -> list[Answer]:
+    start_at = time.time() + 1.0  # every process starts on the same wall-clock second
+    jobs = [(url, body, seconds, start_at, -(-concurrency // processes) if concurrency else 0, rate / processes, n)
+            for n in range(processes)]
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        return [answer for part in pool.starmap(_client, jobs) for answer in part]
+
+
+def _client(url: str, body: str, seconds: float, start_at: float, concurrency: int, rate: float, seed: int) -> list[Answer]:
+    random.seed(os.getpid() * 1000 + seed)
+    return asyncio.run(_run(url, BODIES[body], seconds, start_at, concurrency, rate))
+
+
+async def _run(url: str, make_body, seconds: float, start_at: float, concurrency: int, rate: float) -> list[Answer]:
+    answers: list[Answer] = []
+    # open loop: a connection per request in flight, so no request waits in the client for a free one
+    limits = httpx.Limits(max_connections=concurrency or 2000, max_keepalive_connections=concurrency or 200)
+    async with httpx.AsyncClient(timeout=TIMEOUT_S, limits=limits) as client:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        began = time.monotonic()
+
+        async def one() -> None:
+            sent = time.monotonic()
+            payload = make_body()
+            try:
+                response = await (client.post(url, json=payload) if payload is not None else client.get(url))
+            except httpx.HTTPError:
+                answers.append(Answer(0, sent - began, time.monotonic() - sent))
+                return
+            case_id = response.json().get("case_id") if response.status_code == 201 and payload and "kind" in payload else None
+            answers.append(Answer(response.status_code, sent - began, time.monotonic() - sent,
+                                  response.headers.get("retry-after"), case_id))
+
+        if concurrency:
+            async def worker() -> None:
+                while time.monotonic() - began < seconds:
+                    await one()
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        else:
+            pending = set()
+            for n in range(int(rate * seconds)):
+                await asyncio.sleep(max(0.0, began + n / rate - time.monotonic()))
+                task = asyncio.create_task(one())
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            await asyncio.gather(*pending)
+    return answers
+
+
+def rate_of(answers: list[Answer], status: int = 201) -> float:
+    """Answers with `status` per second, over the time from the first request sent to the last answer."""
+    done = [a for a in answers if a.status == status]
+    if not done:
+        return 0.0
+    return len(done) / max(a.sent + a.took for a in answers)
+
+
+async def _nothing(scope, receive, send) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def serve_nothing(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(_nothing, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def ceiling(seconds: float = 5.0, concurrency: int = 32, processes: int = 2) -> float:
+    """Requests/s the generator gets from an endpoint that does nothing (its own server process)."""
+    from hub_cli.stack import free_port, wait_for_port
+
+    port = free_port()
+    server = multiprocessing.get_context("spawn").Process(target=serve_nothing, args=(port,), daemon=True)
+    server.start()
+    try:
+        wait_for_port("127.0.0.1", port, 20)
+        answers = closed(f"http://127.0.0.1:{port}/", "none", seconds, concurrency, processes)
+    finally:
+        server.terminate()
+        server.join(5)
+    return rate_of(answers, 200)
