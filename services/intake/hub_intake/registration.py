@@ -76,14 +76,15 @@ async def admit(session: AsyncSession, runtime: Runtime, settings: IntakeSetting
                             external_ref=origin.source.ref if origin.source else None, linked_at=now)
         await announce(session, runtime, earlier, linked, now, event_id=f"{linked.event_type}:{case.case_id}")
         return Outcome(case=earlier, linked=True)
-    access_code = None
+    access_code, complainant = None, None
     if submission.anonymous:
         access_code = "".join(secrets.choice("0123456789") for _ in range(10))
         case.access_code_hash = vault.lookup_hash(f"access-code:{access_code}")
     else:
-        session.add(Complainant(case_id=case.case_id, **seal_personal_data(vault, case.case_id, submission.personal_data()),
-                                national_id_hash=national_id_hash, phone_hash=vault.lookup_hash(submission.phone),
-                                citizen_ref=citizen_ref(national_id_hash)))
+        complainant = Complainant(case_id=case.case_id, **seal_personal_data(vault, case.case_id, submission.personal_data()),
+                                  national_id_hash=national_id_hash, phone_hash=vault.lookup_hash(submission.phone),
+                                  citizen_ref=citizen_ref(national_id_hash))
+        session.add(complainant)
     registered = CaseRegistered(
         case_id=case.case_id, tracking_code=case.tracking_code, case_number=case.case_number, kind=submission.kind,
         channel=origin.channel, target=submission.target, confidential=submission.confidential,
@@ -91,7 +92,7 @@ async def admit(session: AsyncSession, runtime: Runtime, settings: IntakeSetting
         about_employee=submission.about_employee, source_system=case.source_system, external_ref=case.external_ref,
         registered_at=now, **classify.labels(case, submission.subject, submission.description),
     )
-    await announce(session, runtime, case, registered, now, event_id=str(case.case_id))  # a case is registered once
+    await announce(session, runtime, case, registered, now, event_id=str(case.case_id), new_complainant=complainant)  # registered once
     return Outcome(case=case, access_code=access_code)
 
 

@@ -29,6 +29,11 @@ class Suggestion:
 class TopicModel:
     def __init__(self, idf: dict[str, float], centroids: dict[str, dict[str, float]], temperature: float = TEMPERATURE) -> None:
         self._idf, self._centroids, self._temperature = idf, centroids, temperature
+        # each feature's weight in each topic that has it: a text touches only the topics its features are in
+        self._postings: dict[str, list[tuple[str, float]]] = {}
+        for topic, centroid in centroids.items():
+            for feature, weight in centroid.items():
+                self._postings.setdefault(feature, []).append((topic, weight))
 
     @classmethod
     def train(cls, examples: Iterable[Example], temperature: float = TEMPERATURE) -> "TopicModel":
@@ -51,8 +56,11 @@ class TopicModel:
     def similarities(self, text: str) -> dict[str, float]:
         """Each topic's cosine similarity to `text` (0 when nothing in it was seen in training)."""
         vector = _unit(features(text) & self._idf.keys(), self._idf)
-        return {topic: sum(weight * centroid.get(feature, 0.0) for feature, weight in vector.items())
-                for topic, centroid in self._centroids.items()}
+        sums = dict.fromkeys(self._centroids, 0.0)
+        for feature, weight in vector.items():
+            for topic, centroid_weight in self._postings.get(feature, ()):
+                sums[topic] += weight * centroid_weight
+        return sums
 
     def suggest(self, text: str) -> Suggestion:
         similarities = self.similarities(text)

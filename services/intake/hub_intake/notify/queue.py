@@ -19,24 +19,30 @@ from hub_shared.jalali import to_jalali
 log = logging.getLogger(__name__)
 
 
-async def enqueue(session: AsyncSession, case: Case, template: str, event_id: str, params: dict[str, str]) -> None:
+async def enqueue(session: AsyncSession, case: Case, template: str, event_id: str, params: dict[str, str],
+                  new_complainant: Complainant | None = None) -> None:
     """Queue `template` for the citizen of `case`: by SMS, and by e-mail too when they gave an address.
     Nothing for anonymous reports. `event_id` names the cause (the fact's or request's event id); the
     same cause queues once. `params` must not hold personal data; the case number and tracking code are
-    added here. Raises ValueError for an unknown template or missing or unsafe parameters."""
+    added here. Raises ValueError for an unknown template or missing or unsafe parameters.
+    `new_complainant`: the case is being created in this transaction with this complainant, so nothing
+    is queued for it yet and the address is known without asking the database."""
     if case.anonymous:
         return
     template = NotificationTemplate(template)
     values = {**_bounded(params), "case_number": case.case_number, "tracking_code": case.tracking_code}
     if missing := missing_params(template, values):
         raise ValueError(f"template {template.value} needs {', '.join(missing)}")
-    has_email = (await session.exec(select(col(Complainant.email_ciphertext).is_not(None))
-                                    .where(Complainant.case_id == case.case_id))).first()
-    if has_email is None:
-        log.warning("case %s has no complainant row; %s not queued", case.case_id, template.value)
-        return
-    if await _queued(session, case, template, event_id):
-        return
+    if new_complainant is not None:
+        has_email = new_complainant.email_ciphertext is not None
+    else:
+        has_email = (await session.exec(select(col(Complainant.email_ciphertext).is_not(None))
+                                        .where(Complainant.case_id == case.case_id))).first()
+        if has_email is None:
+            log.warning("case %s has no complainant row; %s not queued", case.case_id, template.value)
+            return
+        if await _queued(session, case, template, event_id):
+            return
     channels = [Channel.sms, Channel.email] if has_email else [Channel.sms]
     now = datetime.now(UTC)
     for channel in channels:
@@ -44,12 +50,13 @@ async def enqueue(session: AsyncSession, case: Case, template: str, event_id: st
                                  params=values, next_attempt_at=now, created_at=now))
 
 
-async def enqueue_for_fact(session: AsyncSession, case: Case, event: Event, event_id: str) -> None:
+async def enqueue_for_fact(session: AsyncSession, case: Case, event: Event, event_id: str,
+                           new_complainant: Complainant | None = None) -> None:
     """Queue what the citizen is told about this fact of their case, if anything."""
     match event:
         case CaseRegistered():
             await enqueue(session, case, NotificationTemplate.registered, event_id,
-                          {"registered_jalali": to_jalali(event.registered_at)})
+                          {"registered_jalali": to_jalali(event.registered_at)}, new_complainant)
         case CaseRouted() | CaseTransferred():
             await enqueue(session, case, NotificationTemplate.referred, event_id,
                           {"unit_name": event.unit_name, "deadline_jalali": to_jalali(event.deadline_at)})
