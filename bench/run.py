@@ -143,6 +143,13 @@ def wait_until(done, timeout: float) -> float | None:
     return None
 
 
+def settle(hub: Hub, timeout: float = 300) -> None:
+    """Wait until every case intake holds is in the read model, so one phase's backlog does not load the next."""
+    registered = "SELECT count(*) FROM intake_case"
+    if wait_until(lambda: min(arrived(hub)) >= hub.count("intake", registered), timeout) is None:
+        print(f"  warning: the backlog did not drain within {timeout:.0f} s", file=sys.stderr)
+
+
 def arrived(hub: Hub) -> tuple[int, int, int]:
     """Cases routed (routing), timed (followup) and referred in the read model (reporting)."""
     return (hub.count("routing", "SELECT count(*) FROM routing_referral"),
@@ -258,11 +265,13 @@ def whole_hub(store: str, args, out: dict) -> None:
         print(f"  pipeline                   {out['pipeline']:8.1f} cases/s   ({accepted} accepted in {result['seconds']:.0f} s, all routed, "
               f"timed and in the read model after {took:.1f} s; {arrived(hub)})", flush=True)
 
+        settle(hub)
         latencies = asyncio.run(routed_latency(hub, 100, 20))
         out["routed_p99_ms"] = percentile(latencies, 99) * 1000
         print(f"  submission -> routed       p50 {percentile(latencies, 50) * 1000:6.1f} ms  p99 {out['routed_p99_ms']:6.1f} ms"
               f"   ({len(latencies)} cases at 100/s offered)", flush=True)
 
+        settle(hub)
         rated = "SELECT coalesce(sum(ratings), 0) FROM reporting_rating_unit_day"
         before = hub.count("reporting", rated)
         began = time.monotonic()
@@ -274,6 +283,7 @@ def whole_hub(store: str, args, out: dict) -> None:
         print(f"  visit ratings              {out['ratings']:8.1f} ratings/s   ({taken} taken in 20 s, all in the drill-down after"
               f" {took:.1f} s; answers {result['statuses']})", flush=True)
 
+        settle(hub)
         overload(hub, out)
         rss = {name: rss_mb(process.pid) for name, process in hub.stack.processes.items()}
         out["max_rss_mb"] = max(rss.values())
