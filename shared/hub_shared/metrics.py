@@ -1,9 +1,10 @@
-"""`GET /metrics` in the Prometheus text format: the bus, the outbox and the last reconcile, read when scraped.
+"""`GET /metrics` in the Prometheus text format: the bus, the outbox and the last reconcile, read when scraped,
+and the HTTP admission control, counted as it happens.
 
 No labels carry a case, a unit or a person: only the service's name.
 """
 
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "ServiceMetrics"]
@@ -21,6 +22,11 @@ class ServiceMetrics:
         self.reconcile_drifted = gauge("hub_reconcile_drifted_cases", "Cases whose state differed between services at the last run")
         self.reconcile_repaired = gauge("hub_reconcile_repaired_facts", "Facts sent again by the last run")
         self.reconcile_rebuild = gauge("hub_reconcile_needs_rebuild_facts", "Facts the last run could not send again (a view to rebuild)")
+        self.http_in_flight = gauge("hub_http_in_flight_requests", "HTTP requests being served under the admission limit")
+        self.http_queued = gauge("hub_http_queued_requests", "HTTP requests waiting for a place under the admission limit")
+        shed = Counter("hub_http_shed_requests", "HTTP requests answered 503 without being served: the queue was full, "
+                       "or no place came free within HUB_HTTP_QUEUE_SECONDS", ["service", "reason"], registry=self.registry)
+        self.http_shed = {reason: shed.labels(service, reason) for reason in ("queue_full", "queue_timeout")}
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub_shared import db
+from hub_shared.admission import NEVER_SHED, AdmissionControl
 from hub_shared.auth import AuthSettings
 from hub_shared.bus import BrokerIdentity, BusConnection
 from hub_shared.consumer import Subscription, subscribe
@@ -128,7 +129,10 @@ class Runtime:
         app.add_exception_handler(RequestValidationError, _validation_error)
         app.add_exception_handler(StarletteHTTPException, _http_error)  # also the 400/404/405 Starlette raises
         app.middleware("http")(self._limit_body_size)
-        app.openapi = _declaring_unparseable_bodies(app)
+        # added last, so outermost: a refused request is not even measured against the body limit
+        app.add_middleware(AdmissionControl, settings=self.settings, metrics=self.metrics,
+                           refusal=_overloaded(self.settings.http_retry_after_seconds))
+        app.openapi = _declaring_edge_answers(app)
         FastAPIInstrumentor.instrument_app(app, excluded_urls=",".join(self.untraced_paths))
         SQLAlchemyInstrumentor().instrument(engine=self.engine.sync_engine)
         return app
@@ -231,19 +235,27 @@ async def _check(probe: Any) -> str:
 
 
 UNPARSEABLE_BODY: dict[int | str, dict] = {400: {"description": "The body cannot be parsed (not UTF-8, or nested too deeply)"}}
+OVERLOADED = {"description": "Overloaded: the request was not served and changed nothing; send it again after Retry-After",
+              "headers": {"Retry-After": {"description": "Seconds to wait", "required": True, "schema": {"type": "integer"}}}}
 
 
-def _declaring_unparseable_bodies(app: FastAPI) -> Callable[[], dict]:
-    """`app.openapi`, with the 400 every operation that takes a body can answer declared where a route did not."""
+def _declaring_edge_answers(app: FastAPI) -> Callable[[], dict]:
+    """`app.openapi`, with what the edge answers before a route runs declared where the route did not: the 400
+    of every operation that takes a body, and admission control's 503 on every path it may refuse."""
     generate = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema is None:
             schema = generate()
-            for operations in schema.get("paths", {}).values():
+            for path, operations in schema.get("paths", {}).items():
                 for operation in operations.values():
-                    if isinstance(operation, dict) and "requestBody" in operation:
-                        operation.setdefault("responses", {}).setdefault("400", {"description": UNPARSEABLE_BODY[400]["description"]})
+                    if not isinstance(operation, dict):
+                        continue
+                    responses = operation.setdefault("responses", {})
+                    if "requestBody" in operation:
+                        responses.setdefault("400", {"description": UNPARSEABLE_BODY[400]["description"]})
+                    if not NEVER_SHED.fullmatch(path):
+                        responses.setdefault("503", OVERLOADED)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -253,6 +265,14 @@ def _declaring_unparseable_bodies(app: FastAPI) -> Callable[[], dict]:
 def problem(code: str, message_fa: str, message_en: str, **extra: Any) -> dict:
     """The error body every endpoint returns: a machine code and a Persian and English reason."""
     return {"error": {"code": code, "message_fa": message_fa, "message_en": message_en, **extra}}
+
+
+def _overloaded(retry_after: int) -> dict:
+    """Admission control's refusal: the request did nothing, so sending it again cannot file anything twice."""
+    return problem(
+        "overloaded",
+        f"سامانه در این لحظه بیش از ظرفیت خود درخواست دارد و درخواست شما پذیرفته نشد؛ لطفاً {retry_after} ثانیه دیگر دوباره تلاش کنید.",
+        f"The service is busy and did not take your request; please try again in {retry_after} seconds.")
 
 
 async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -290,4 +310,4 @@ def main(service_name: str, create_runtime: Callable[[HubSettings], "Runtime"]) 
         raise SystemExit(f"unknown arguments {sys.argv[1:]}; use no argument to serve or 'migrate'")
     setup_tracing(settings)
     app = create_runtime(settings).app()
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, loop="uvloop", http="httptools", log_config=None, access_log=False)

@@ -24,7 +24,9 @@ def test_test_profile_joins_fast_and_production_stays_kafka_safe() -> None:
     assert production["heartbeat_interval_ms"] * 3 <= production["session_timeout_ms"]
 
 
-@pytest.mark.parametrize("field,value", [("http_port", 70000), ("log_level", "LOUD"), ("consumer_retries", 0)])
+@pytest.mark.parametrize("field,value", [("http_port", 70000), ("log_level", "LOUD"), ("consumer_retries", 0),
+                                         ("http_max_in_flight", 0), ("http_max_queued", -1), ("http_queue_seconds", 0),
+                                         ("http_queue_seconds", 30), ("http_retry_after_seconds", 0)])
 def test_bad_settings_are_refused_with_the_setting_named(field: str, value) -> None:
     with pytest.raises(ValidationError, match=field):
         HubSettings(**{field: value})

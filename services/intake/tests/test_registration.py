@@ -1,6 +1,7 @@
 """Intake's HTTP edge on a real SQLite database, without a broker: registration writes the case,
 the encrypted complainant and the outbox row in one transaction; bad input stores nothing."""
 
+import asyncio
 import base64
 import json
 import os
@@ -171,6 +172,32 @@ async def test_one_citizen_cannot_flood_the_hub(tmp_path, monkeypatch) -> None:
     assert answers == [201, 201, 429] and other.status_code == 201
     assert refused.json()["error"]["code"] == "too_many_requests" and refused.headers["Retry-After"]
     assert await count(runtime, Case) == 3
+
+
+async def test_a_registration_shed_for_overload_leaves_no_case_and_no_event(tmp_path, monkeypatch) -> None:
+    """One place and no queue: while a registration holds the place (its body still arriving), the next is
+    answered 503 before intake sees it, and only the first is registered."""
+    monkeypatch.setenv("HUB_HTTP_MAX_IN_FLIGHT", "1")
+    monkeypatch.setenv("HUB_HTTP_MAX_QUEUED", "0")
+    body, reading, rest = json.dumps(VALID).encode(), asyncio.Event(), asyncio.Event()
+
+    async def arriving_slowly():
+        yield body[:10]
+        reading.set()  # intake asked for more: the request holds the place
+        await rest.wait()
+        yield body[10:]
+
+    async with running_intake(tmp_path) as (runtime, client):
+        first = asyncio.create_task(client.post("/api/v1/cases", content=arriving_slowly(), headers={"content-type": "application/json"}))
+        await reading.wait()
+        shed = await client.post("/api/v1/cases", json=matter(1))
+        assert shed.status_code == 503 and int(shed.headers["Retry-After"]) >= 1, shed.text
+        error = shed.json()["error"]
+        assert error["code"] == "overloaded" and error["message_fa"] and error["message_en"]
+        assert await count(runtime, Case) == await count(runtime, Complainant) == await count(runtime, OutboxMessage) == 0
+        rest.set()
+        assert (await first).status_code == 201
+        assert await count(runtime, Case) == await count(runtime, OutboxMessage) == 1
 
 
 INJECTIONS = ["'; DROP TABLE intake_case; --", "<script>alert('x')</script>", "\" OR 1=1 --", "{{7*7}} ${7*7}"]
