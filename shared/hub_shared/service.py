@@ -128,7 +128,7 @@ class Runtime:
             app.include_router(router)
         app.add_exception_handler(RequestValidationError, _validation_error)
         app.add_exception_handler(StarletteHTTPException, _http_error)  # also the 400/404/405 Starlette raises
-        app.middleware("http")(self._limit_body_size)
+        app.add_middleware(BodyLimit, limits=self.body_limits, default=self.settings.max_request_bytes)
         # added last, so outermost: a refused request is not even measured against the body limit
         app.add_middleware(AdmissionControl, settings=self.settings, metrics=self.metrics,
                            refusal=_overloaded(self.settings.http_retry_after_seconds))
@@ -136,15 +136,6 @@ class Runtime:
         FastAPIInstrumentor.instrument_app(app, excluded_urls=",".join(self.untraced_paths))
         SQLAlchemyInstrumentor().instrument(engine=self.engine.sync_engine)
         return app
-
-    async def _limit_body_size(self, request: Request, call_next: Callable) -> Any:
-        limit = next((size for pattern, size in self.body_limits if re.fullmatch(pattern, request.url.path)),
-                     self.settings.max_request_bytes)
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return JSONResponse(status_code=413, content=problem(
-                "request_too_large", f"درخواست بزرگ‌تر از {limit} بایت است.", f"The request body is larger than {limit} bytes."))
-        return await call_next(request)
 
     def _health_router(self) -> APIRouter:
         router = APIRouter(tags=["health"])
@@ -232,6 +223,27 @@ async def _check(probe: Any) -> str:
         return "ok"
     except Exception as exc:
         return f"failed: {type(exc).__name__}: {exc}"
+
+
+class BodyLimit:
+    """Pure ASGI: a request whose declared body is larger than its path allows is answered 413 unread. (Starlette's
+    `BaseHTTPMiddleware`, which this replaces, ran every request through an extra task and a body stream: a
+    sampling profile of intake under load put it at about a seventh of the event loop's time.)"""
+
+    def __init__(self, app: Any, limits: list[tuple[str, int]], default: int) -> None:
+        self.app, self._limits, self._default = app, limits, default
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http":
+            length = next((value for name, value in scope["headers"] if name == b"content-length"), None)
+            if length is not None:
+                limit = next((size for pattern, size in self._limits if re.fullmatch(pattern, scope["path"])), self._default)
+                if not length.isdigit() or int(length) > limit:
+                    response = JSONResponse(status_code=413, content=problem(
+                        "request_too_large", f"درخواست بزرگ‌تر از {limit} بایت است.", f"The request body is larger than {limit} bytes."))
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 UNPARSEABLE_BODY: dict[int | str, dict] = {400: {"description": "The body cannot be parsed (not UTF-8, or nested too deeply)"}}
