@@ -122,7 +122,10 @@ class Runtime:
             await self.engine.dispose()
 
     def app(self) -> FastAPI:
-        app = FastAPI(title=f"hub {self.settings.service_name}", description=self.description, version="0.1.0", lifespan=self.lifespan)
+        # FastAPI's own telemetry stays off: the OpenTelemetry instrumentor below makes the spans (and leaves out the
+        # untraced paths), and the native layer, deferring to it, still walked the middleware stack on every request
+        app = FastAPI(title=f"hub {self.settings.service_name}", description=self.description, version="0.1.0", lifespan=self.lifespan,
+                      telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False})
         app.include_router(self._health_router())
         for router in self.routers:
             app.include_router(router)
