@@ -66,3 +66,20 @@ async def test_a_failed_rating_holds_its_unit_only_where_order_matters(tmp_path,
     held_behind = [headers for headers in letters.sent if "hub_dlq_held_behind" in headers]
     assert len(letters.sent) == 1 + len(held_behind) and len(held_behind) == (2 if hold_cases else 0)
     await runtime.engine.dispose()
+
+
+async def test_a_batch_handler_gets_each_new_event_of_a_batch_once_in_one_call(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "routing", tmp_path)
+    calls: list[list[int]] = []
+
+    async def project_all(session, envelopes) -> None:
+        calls.append([envelope.data.score for envelope in envelopes])
+
+    consumer = BatchConsumer(DeadLetters(), runtime.settings, runtime.sessions,
+                             Subscription(topic=FEEDBACK.name, group=f"ratings-{uuid.uuid4().hex[:6]}", hold_cases=False,
+                                          batch_handlers={RatingSubmitted.event_type: project_all}))
+    first = [record(rating(score), offset) for offset, score in enumerate((1, 2, 3))]
+    await consumer.process(first)
+    await consumer.process([*first[1:], record(rating(4), 3)])  # two redelivered, one new
+    assert calls == [[1, 2, 3], [4]]
+    await runtime.engine.dispose()

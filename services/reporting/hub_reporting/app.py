@@ -4,7 +4,7 @@ from pathlib import Path
 
 from hub_reporting import api, feed_api, reports_api, satisfaction_api
 from hub_reporting.projection import PROJECTED, project
-from hub_reporting.satisfaction import project_rating
+from hub_reporting.satisfaction import project_ratings
 from hub_reporting.settings import ReportingSettings
 from hub_shared.calendar import load_calendars
 from hub_shared.consumer import Subscription
@@ -21,7 +21,7 @@ def create_runtime(settings: HubSettings) -> Runtime:
     calendars = load_calendars(settings)  # each case fact names its unit's calendar
     runtime.reporting_subscriptions = [
         Subscription(topic=CASES.name, group="reporting", handlers={model.event_type: project for model in PROJECTED}),
-        Subscription(topic=FEEDBACK.name, group="reporting-feedback", handlers={RatingSubmitted.event_type: project_rating},
+        Subscription(topic=FEEDBACK.name, group="reporting-feedback", batch_handlers={RatingSubmitted.event_type: project_ratings},
                      hold_cases=False),  # ratings are keyed by unit and add up in any order: one bad rating holds none
     ]
     for subscription in runtime.reporting_subscriptions:

@@ -18,20 +18,28 @@ SUM_COLUMNS = ("ratings", "score_sum", *(f"{a}_{part}" for a in ASPECTS for part
 USE_ROLLUP = True  # False reads every day row (the reference the tests compare the rollup path with)
 
 
-async def project_rating(session: AsyncSession, envelope: Envelope) -> None:
-    """Runs once per rating (the inbox row is written in the same transaction), so day and month rows move together."""
-    rating: RatingSubmitted = envelope.data
-    sums = {"ratings": 1, "score_sum": rating.score}
-    for aspect in ASPECTS:
-        value = getattr(rating.aspects, aspect)
-        sums[f"{aspect}_n"], sums[f"{aspect}_sum"] = (1, value) if value is not None else (0, 0)
-    month = month_start(rating.rated_on)
-    await _add(session, UnitRatingDay, {"unit_id": rating.unit_id, "day": rating.rated_on}, sums)
-    await _add(session, UnitRatingMonth, {"unit_id": rating.unit_id, "month": month}, sums)
-    if rating.employee_id:
-        employee = {"unit_id": rating.unit_id, "employee_id": rating.employee_id}
-        await _add(session, EmployeeRatingDay, {**employee, "day": rating.rated_on}, sums)
-        await _add(session, EmployeeRatingMonth, {**employee, "month": month}, sums)
+async def project_ratings(session: AsyncSession, envelopes: list[Envelope]) -> None:
+    """A batch of ratings (each new to this group: the inbox rows are written in the same transaction), summed per
+    row first, so day and month rows move together and each row takes one upsert a batch."""
+    rows: dict[tuple[type, tuple], dict[str, int]] = {}
+    for envelope in envelopes:
+        rating: RatingSubmitted = envelope.data
+        sums = {"ratings": 1, "score_sum": rating.score}
+        for aspect in ASPECTS:
+            value = getattr(rating.aspects, aspect)
+            sums[f"{aspect}_n"], sums[f"{aspect}_sum"] = (1, value) if value is not None else (0, 0)
+        month = month_start(rating.rated_on)
+        keys = [(UnitRatingDay, {"unit_id": rating.unit_id, "day": rating.rated_on}),
+                (UnitRatingMonth, {"unit_id": rating.unit_id, "month": month})]
+        if rating.employee_id:
+            employee = {"unit_id": rating.unit_id, "employee_id": rating.employee_id}
+            keys += [(EmployeeRatingDay, {**employee, "day": rating.rated_on}), (EmployeeRatingMonth, {**employee, "month": month})]
+        for model, key in keys:
+            total = rows.setdefault((model, tuple(key.items())), dict.fromkeys(sums, 0))
+            for name, value in sums.items():
+                total[name] += value
+    for (model, key), sums in rows.items():
+        await _add(session, model, dict(key), sums)
 
 
 async def _add(session: AsyncSession, model, key: dict, sums: dict) -> None:

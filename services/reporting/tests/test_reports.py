@@ -269,3 +269,20 @@ async def test_a_registration_that_arrives_after_the_routing_counts_the_case_as_
     code = cases[0][0].data.tracking_code
     feed = (await get(swapped, "/api/v1/changes", bearer(Role.presidential_centre))).json()
     assert sorted(c["status"] for c in feed["changes"] if c["tracking_code"] == code) == ["answered", "referred"]
+
+
+async def test_ratings_summed_in_one_batch_give_the_rows_they_give_one_by_one(tmp_path) -> None:
+    from hub_reporting.satisfaction import project_ratings
+
+    ratings = [wrap(rating(score, employee=employee, day=day, speed=speed), "/hub/intake")
+               for score, employee, day, speed in [(5, "e-1", date(2026, 11, 25), 4), (3, "e-1", date(2026, 11, 25), None),
+                                                   (2, None, date(2026, 11, 25), 1), (4, "e-2", date(2026, 11, 26), 5),
+                                                   (1, "e-1", date(2026, 12, 30), None)]]  # the last in another Jalali month
+    for folder in ("alone", "together"):
+        (tmp_path / folder).mkdir()
+    alone, together = (sqlite_runtime(create_runtime, "reporting", tmp_path / folder) for folder in ("alone", "together"))
+    await deliver(alone, *ratings)
+    async with together.sessions() as session, session.begin():
+        await project_ratings(session, [envelope for envelope in ratings])
+    expected = await dump(alone)
+    assert expected["reporting_rating_unit_day"] and (await dump(together)) == expected
