@@ -19,9 +19,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -91,9 +92,8 @@ class Subscription:
 
 
 def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFactory, sub: Subscription) -> None:
-    consumer = BatchConsumer(broker, settings, sessions, sub)
-
-    @broker.subscriber(
+    timeouts = settings.consumer_timeouts()
+    subscriber = broker.subscriber(
         sub.topic,
         group_id=sub.group,
         batch=True,
@@ -103,10 +103,77 @@ def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFacto
         title=f"{sub.group}:{sub.topic}",
         parser=_tolerant_parser,
         decoder=_skip_decoding,
-        **settings.consumer_timeouts(),
+        **{**timeouts, "fetch_max_wait_ms": settings.idle_fetch_wait_ms()},  # quiet until records come
     )
+    subscriber.get_msg = _records_of(settings.consumer_batch_size)
+    pace = FetchPace(subscriber, busy_ms=timeouts["fetch_max_wait_ms"], idle_ms=settings.idle_fetch_wait_ms())
+    consumer = BatchConsumer(broker, settings, sessions, sub)
+
+    @subscriber
     async def on_batch(body: Any, message: KafkaMessage) -> None:
+        pace.records_arrived()
         await consumer.process(list(message.raw_message))
+
+
+RECORDS_WAIT_MS = 60_000
+
+
+def _records_of(max_records: int) -> Callable[[AIOKafkaConsumer], Awaitable[tuple[ConsumerRecord, ...]]]:
+    """What FastStream's batch loop calls for the next batch (`get_msg`, set on the subscriber). FastStream's own
+    waits 200 ms for records and, when none came, sleeps 200 ms more: five wake-ups a second per idle consumer,
+    and a record arriving during the sleep waits for its end. This one waits until a fetch brings records
+    (aiokafka hands them over at once) or a minute passes; an empty batch makes the loop ask again, and a
+    stopped consumer raises, which ends the loop."""
+
+    async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
+        batches = await consumer.getmany(timeout_ms=RECORDS_WAIT_MS, max_records=max_records)
+        return tuple(chain.from_iterable(batches.values()))
+
+    return get_msg
+
+
+class FetchPace:
+    """Short waits for records while they flow, long ones once the topic has been quiet for `quiet_seconds`.
+
+    A consumer always has a fetch waiting at the broker. The embedded broker does not answer it when a record
+    arrives but when it looks again (`HubSettings.idle_fetch_wait_ms`), so the wait bounds how long a record
+    sits there: short waits keep latency low under load, and cost an idle hub a fetch per consumer every
+    50 ms. The wait is aiokafka's `fetch_max_wait_ms`, read for each new fetch from its fetcher (no public
+    setter); records switch it before the next fetch is built, a timer switches it back."""
+
+    def __init__(self, subscriber: Any, busy_ms: int, idle_ms: int, quiet_seconds: float = 10.0) -> None:
+        self._subscriber = subscriber
+        self._busy_ms, self._idle_ms = busy_ms, idle_ms
+        self._quiet = quiet_seconds
+        self._last = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def records_arrived(self) -> None:
+        if self._busy_ms == self._idle_ms:
+            return
+        loop = asyncio.get_running_loop()
+        self._last = loop.time()
+        self._wait(self._busy_ms)
+        if self._timer is None:
+            self._timer = loop.call_later(self._quiet, self._quiet_yet)
+
+    def _quiet_yet(self) -> None:
+        loop = asyncio.get_running_loop()
+        left = self._last + self._quiet - loop.time()
+        self._timer = loop.call_later(left, self._quiet_yet) if left > 0 else None
+        if self._timer is None:
+            self._wait(self._idle_ms)
+
+    @property
+    def wait_ms(self) -> int | None:
+        """The wait of the next fetch; None before the consumer has started."""
+        fetcher = getattr(getattr(self._subscriber, "consumer", None), "_fetcher", None)
+        return getattr(fetcher, "_fetch_max_wait_ms", None)
+
+    def _wait(self, ms: int) -> None:
+        fetcher = getattr(getattr(self._subscriber, "consumer", None), "_fetcher", None)
+        if fetcher is not None:
+            fetcher._fetch_max_wait_ms = ms
 
 
 def _event_type(record: ConsumerRecord) -> str | None:

@@ -7,6 +7,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -35,8 +36,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_sessions(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+def make_sessions(engine: AsyncEngine, session_class: type[Session] | None = None) -> SessionFactory:
+    """`session_class`: the synchronous session under each AsyncSession, e.g. a `hub_shared.wakeup.CommitWatch`'s."""
+    options = {"sync_session_class": session_class} if session_class is not None else {}
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, **options)
 
 
 def sync_url(url: str) -> str:

@@ -17,6 +17,12 @@ idle), and again after the broker acknowledged them: a row is marked published o
 incarnation answered both times. When the id changes (the embedded broker died and came back empty), every
 row published to an earlier incarnation goes back to pending, before anything new is sent, so the new
 broker receives the lost facts again in their original order; consumers drop those they had by event id.
+
+Between passes the relay sleeps: a commit in this process that staged rows wakes it at once
+(`hub_shared.wakeup`); so does the next broker-identity check, and a safety poll finds rows that other
+processes put back in line (`hub outbox release`, `hub reconcile --repair`). With replicas, a relay that
+finds the lock taken tries again shortly, since the relay holding it may have looked before this
+replica's rows committed.
 """
 
 import asyncio
@@ -42,6 +48,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub_shared.bus import BrokerIdentity, create_topics
 from hub_shared.db import SessionFactory, sole_worker
 from hub_shared.messaging import OutboxMessage, count_parked
+from hub_shared.wakeup import Alarm
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub.outbox")
@@ -52,6 +59,7 @@ tracer = trace.get_tracer("hub.outbox")
 REFUSED_FOR_GOOD = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError,
                     InvalidTopicError, TopicAuthorizationFailedError)
 ERROR_CHARS = 500
+CONTENDED_RETRY_SECONDS = 0.05  # another replica's relay holds the lock for one pass, which is short
 
 
 def refused_for_good(error: BaseException) -> bool:
@@ -106,14 +114,15 @@ class OutboxRelay:
         self._sessions = sessions
         self._service = service
         self._batch_size = batch_size
-        self._poll_seconds = poll_seconds
+        self._poll_seconds = poll_seconds  # the safety poll: commits in this process wake the relay at once
         self._retention = retention
-        self._wake = asyncio.Event()
+        self._alarm = Alarm()
+        self._contended = False  # the last pass found another replica's relay holding the lock
         self._task: asyncio.Task | None = None
 
     def notify(self) -> None:
         """Tell the relay new rows were committed, so it need not wait for the next poll."""
-        self._wake.set()
+        self._alarm.ring()
 
     @property
     def running(self) -> bool:
@@ -130,6 +139,7 @@ class OutboxRelay:
     async def _run(self) -> None:
         last_purge = datetime.now(UTC)
         while True:
+            self._alarm.clear()  # before the pass: a commit during it wakes the next sleep at once
             try:
                 done = sum(await self.relay_batch())
                 if datetime.now(UTC) - last_purge > timedelta(hours=1):
@@ -142,11 +152,18 @@ class OutboxRelay:
                 done = 0
                 await asyncio.sleep(1)
             if done < self._batch_size:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-                except TimeoutError:
-                    pass
-                self._wake.clear()
+                await self._alarm.sleep(self._next_look())
+
+    def _next_look(self) -> float:
+        """Seconds until the relay looks again unless a commit wakes it. Soon while another replica's relay
+        holds the lock: that one may have selected before this replica's rows committed, and nothing else
+        would wake this one for them. Else at the next broker-identity check, or at the safety poll."""
+        if self._contended:
+            return CONTENDED_RETRY_SECONDS
+        if self._identity is None:
+            return self._poll_seconds
+        check_due = self._last_check + self._idle_check_seconds - asyncio.get_running_loop().time()
+        return min(self._poll_seconds, check_due)
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows; return how many were published."""
@@ -155,7 +172,8 @@ class OutboxRelay:
     async def relay_batch(self) -> RelayPass:
         """Publish one batch of pending rows in id order, parking those the broker refuses for good."""
         async with self._sessions() as session, session.begin():
-            if not await sole_worker(session, f"outbox:{self._service}"):
+            self._contended = not await sole_worker(session, f"outbox:{self._service}")
+            if self._contended:
                 return RelayPass(0, 0)
             rows = await self._pending(session)
             epoch = None

@@ -36,13 +36,14 @@ from hub_shared.bus import BrokerIdentity, BusConnection
 from hub_shared.consumer import Subscription, subscribe
 from hub_shared.events import Event
 from hub_shared.logs import setup_logging
-from hub_shared.messaging import stage
+from hub_shared.messaging import OutboxMessage, stage
 from hub_shared.metrics import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
 from hub_shared.metrics import ServiceMetrics
 from hub_shared.reconcile import ReconcileReport, latest_report
 from hub_shared.outbox import OutboxRelay
 from hub_shared.settings import HubSettings
 from hub_shared.telemetry import setup_tracing
+from hub_shared.wakeup import CommitWatch
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ class Runtime:
         self.description = description
         self.source = f"/hub/{settings.service_name}"
         self.engine = db.make_engine(settings.effective_database_url)
-        self.sessions = db.make_sessions(self.engine)
+        self.commits = CommitWatch()  # wakes the relay and the background jobs after commits that gave them work
+        self.sessions = db.make_sessions(self.engine, self.commits.session_class)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
             client_id=f"hub-{settings.service_name}",
@@ -76,6 +78,7 @@ class Runtime:
             identity=BrokerIdentity(settings.kafka_bootstrap_servers),
             bootstrap=settings.kafka_bootstrap_servers,
         )
+        self.commits.on_commit(OutboxMessage.__tablename__, self.relay.notify, writes={"insert"})
         self.bus = BusConnection(self.broker)
         self.metrics = ServiceMetrics(settings.service_name)
         self.subscriptions: list[Subscription] = []
@@ -99,7 +102,12 @@ class Runtime:
         stage(session, event, self.source)
 
     def committed(self) -> None:
+        """Wake the relay now. Commits through `sessions` that stage events wake it on their own."""
         self.relay.notify()
+
+    def wake_on_commit(self, table: str, callback: Callable[[], None]) -> None:
+        """Call `callback` after each commit through `sessions` that writes `table` (a background job's alarm)."""
+        self.commits.on_commit(table, callback)
 
     def migrate(self) -> None:
         db.migrate(self.settings.effective_database_url, self.migrations)
@@ -325,4 +333,19 @@ def main(service_name: str, create_runtime: Callable[[HubSettings], "Runtime"]) 
         raise SystemExit(f"unknown arguments {sys.argv[1:]}; use no argument to serve or 'migrate'")
     setup_tracing(settings)
     app = create_runtime(settings).app()
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, loop="uvloop", http="httptools", log_config=None, access_log=False)
+    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, loop="uvloop", http="httptools", log_config=None,
+                            access_log=False)
+    QuietServer(config).run()
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn's server, looking once a second rather than ten times whether it should stop. Its Date header
+    still changes every second; a SIGTERM takes effect within a second."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 10) % 864000  # uvicorn counts tenths of a second and refreshes its headers every ten
+            await asyncio.sleep(1.0)
+            should_exit = await self.on_tick(counter)

@@ -16,6 +16,11 @@
    lease that does not fire it, the step is set `failed`, logged once at ERROR and leased no more; its
    case's ladder waits there until an operator, having fixed the cause, calls `retry_failed`. A lease that
    ends with nothing recorded (the replica stopped while firing) counts as an attempt too.
+
+Between rounds the poller sleeps until the first pending step may be claimed (its due time, or the end of
+a lease on a due step), and a commit in this process that sets or changes a step wakes it at once
+(`hub_shared.wakeup`). Every replica does the same, so a step is due on all of them at once, as before. A
+safety poll (`HUB_FOLLOWUP_POLL_SECONDS`) finds steps set by other processes.
 """
 
 import asyncio
@@ -27,7 +32,7 @@ from datetime import timedelta
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import or_, update
+from sqlalchemy import exists, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,6 +43,7 @@ from hub_shared.calendar import Calendars
 from hub_shared.jalali import as_utc
 from hub_shared.logs import case_context
 from hub_shared.service import Runtime
+from hub_shared.wakeup import Alarm
 
 log = logging.getLogger(__name__)
 LONGEST_BACKOFF = timedelta(hours=1)
@@ -47,7 +53,9 @@ NO_OUTCOME = "LeaseExpired: the last lease ended without firing or recording an 
 class PollerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_FOLLOWUP_", env_file=".env", extra="ignore")
 
-    poll_seconds: float = Field(1.0, gt=0, le=300, description="How often the poller looks for due ladder steps")
+    poll_seconds: float = Field(30.0, gt=0, le=300, description=(
+        "The poller's safety poll: it sleeps until the next step is due, or until a commit in this process sets or "
+        "changes a step; this finds steps set by other processes (`retry-failed`, a replica that stopped)"))
     lease_seconds: float = Field(60.0, gt=0, description="How long a claimed step is this replica's before another may take it")
     claim_batch: int = Field(100, ge=1, le=5000, description="Due steps claimed per transaction")
     max_timer_attempts: int = Field(5, ge=1, description="Leases of a step that do not fire it before it is set `failed`")
@@ -60,19 +68,40 @@ class TimerPoller:
         self._runtime, self._clock, self._calendars = runtime, clock, calendars
         self._settings = settings or PollerSettings()
         self.owner = owner or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._alarm = Alarm()
+        runtime.wake_on_commit(Timer.__tablename__, self._alarm.ring)
 
     async def poll(self) -> None:
-        """The background job: fire what is due, then wait for the next round."""
+        """The background job: fire what is due, then sleep until the next step is due (or a commit sets one)."""
         while True:
             try:
-                fired = await self.fire_due()
+                if await self.fire_due() >= self._settings.claim_batch:
+                    continue
+                self._alarm.clear()  # after its own commits, before the look: a step set from now on rings it
+                wait = await self.seconds_to_next_step()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("the ladder poller failed; it tries again after %ss", self._settings.poll_seconds)
-                fired = 0
-            if fired < self._settings.claim_batch:
-                await asyncio.sleep(self._settings.poll_seconds)
+                wait = self._settings.poll_seconds
+            await self._alarm.sleep(min(wait, self._settings.poll_seconds))
+
+    async def seconds_to_next_step(self) -> float:
+        """How long until a pending step may be claimed: now if one is due and free, else when the first lease
+        on a due step ends (another replica firing it, or a failed step backing off) or the next step falls due."""
+        now = self._clock.now()
+        pending, due = col(Timer.status) == TimerStatus.pending.value, col(Timer.due_at) <= now
+        free = or_(col(Timer.lease_until).is_(None), col(Timer.lease_until) < now)
+        async with self._runtime.sessions() as session:
+            claimable, lease_ends, next_due = (await session.execute(select(
+                exists().where(pending, due, free),
+                select(func.min(Timer.lease_until)).where(pending, due, col(Timer.lease_until) >= now).scalar_subquery(),
+                select(func.min(Timer.due_at)).where(pending, col(Timer.due_at) > now).scalar_subquery(),
+            ))).one()
+        if claimable:
+            return 0.0
+        times = [as_utc(moment) for moment in (lease_ends, next_due) if moment is not None]
+        return max(0.0, (min(times) - now).total_seconds()) if times else self._settings.poll_seconds
 
     async def fire_due(self) -> int:
         """Claim one batch of due steps and fire them; return how many fired."""

@@ -447,3 +447,38 @@ def test_bad_settings_stop_with_the_setting_named_and_no_secret(monkeypatch, env
 def test_the_default_sender_is_the_file(monkeypatch) -> None:
     settings = load_settings()
     assert settings.sender.value == "file" and settings.max_attempts >= 1
+
+
+# waking up
+
+
+async def test_a_queued_message_wakes_the_sleeping_sender(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HUB_INTAKE_NOTIFY_POLL_SECONDS", "60")  # a safety poll no wait below comes near
+    runtime = sqlite_runtime(create_runtime, "intake", tmp_path)
+    (sender,) = [job.__self__ for job in runtime.background if isinstance(getattr(job, "__self__", None), Dispatcher)]
+    job = asyncio.create_task(sender.send_notifications())
+    try:
+        await asyncio.sleep(0.3)  # nothing queued: it sleeps
+        case = await add_case(runtime)
+        await queue_fact(runtime, case, rejected(case))
+        async for attempt in AsyncRetrying(stop=stop_after_delay(10), wait=wait_fixed(0.05), reraise=True):
+            with attempt:
+                assert [row.status for row in await queued(runtime)] == ["sent"]
+    finally:
+        job.cancel()
+        await runtime.engine.dispose()
+
+
+async def test_the_sender_sleeps_until_a_failed_message_is_due_again(runtime) -> None:
+    case = await add_case(runtime)
+    await queue_fact(runtime, case, rejected(case))
+    sms = Recorder(TemporaryFailure("SMS gateway answered HTTP 503"))
+    sender = dispatcher(runtime, {Channel.sms: sms}, poll_seconds=60, retry_initial_seconds=0.2, retry_max_seconds=0.4)
+    job = asyncio.create_task(sender.send_notifications())
+    try:
+        async for attempt in AsyncRetrying(stop=stop_after_delay(10), wait=wait_fixed(0.05), reraise=True):
+            with attempt:
+                assert [(row.status, row.attempts) for row in await queued(runtime)] == [("sent", 2)]
+    finally:
+        job.cancel()
+    assert len(sms.sent) == 1

@@ -6,6 +6,7 @@ from pathlib import Path
 from hub_gateway import api, handlers, mapping
 from hub_gateway.breaker import CircuitBreaker
 from hub_gateway.delivery import Deliverer
+from hub_gateway.models import Delivery
 from hub_gateway.polling import poller
 from hub_gateway.remotes import HttpRemote
 from hub_gateway.settings import GatewaySettings
@@ -32,6 +33,7 @@ def create_runtime(settings: HubSettings, gateway: GatewaySettings | None = None
     runtime.publisher(INBOUND.name, SubmitCase)
     runtime.routers.append(api.router(runtime, gateway, remotes, mappings))
     runtime.deliverer = Deliverer(runtime.sessions, remotes, mappings, gateway)
+    runtime.wake_on_commit(Delivery.__tablename__, runtime.deliverer.wake)
     runtime.remotes = remotes
     if remotes:
         runtime.background += [runtime.deliverer.run, poller(runtime, remotes, mappings, gateway.poll_seconds)]

@@ -25,6 +25,12 @@ class CircuitBreaker:
             return "closed"
         return "half-open" if self._clock() - self._opened_at >= self._cooldown else "open"
 
+    def seconds_to_trial(self) -> float:
+        """How long until a call may be tried: 0 unless the circuit is open."""
+        if self._opened_at is None:
+            return 0.0
+        return max(0.0, self._cooldown - (self._clock() - self._opened_at))
+
     def check(self) -> None:
         """Raise CircuitOpen unless a call may be made now (closed, or the single half-open trial)."""
         state = self.state

@@ -8,6 +8,11 @@ remote entirely. A final refusal (4xx) marks the row `refused` and lets the case
 restarts: a crash after the push but before the mark sends the update again with the same `update_id`,
 which the remote acknowledges as a repeat. With several replicas one delivers at a time (a PostgreSQL
 advisory lock held for the round), so two never push the same case's updates side by side, out of order.
+
+Between rounds the job sleeps until the first case's next update may go; a commit in this process that
+queues an update wakes it at once (`hub_shared.wakeup`), and a safety poll finds the rest. A replica that
+finds the round taken looks again after a second, since the holder may have read the queue before its
+update was queued.
 """
 
 import asyncio
@@ -26,8 +31,10 @@ from hub_gateway.remotes import Refused, Remote, Unavailable
 from hub_gateway.settings import GatewaySettings
 from hub_shared.db import SessionFactory, sole_worker
 from hub_shared.jalali import as_utc
+from hub_shared.wakeup import Alarm
 
 log = logging.getLogger(__name__)
+CONTENDED_RETRY_SECONDS = 1.0  # another replica holds the round, HTTP retries included: look again soon, not at once
 
 
 class Deliverer:
@@ -38,37 +45,60 @@ class Deliverer:
         self._mappings = mappings
         self._settings = settings
         self._wait = wait_exponential_jitter(initial=settings.retry_initial_seconds, max=settings.retry_max_seconds)
+        self._alarm = Alarm()
+        self._contended = False  # the last round found another replica holding it
+
+    def wake(self) -> None:
+        """An update was queued or changed in this process: look at once rather than at the next due time."""
+        self._alarm.ring()
 
     async def run(self) -> None:
+        """The background job: a round, then sleep until the next update is due (or one is queued)."""
         while True:
             try:
                 await self.deliver_due()
+                self._alarm.clear()  # after its own commits, before the look: an update queued from now on rings it
+                wait = CONTENDED_RETRY_SECONDS if self._contended else await self.seconds_to_next_round()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbound delivery round failed; trying again after a pause")
-            await asyncio.sleep(self._settings.delivery_poll_seconds)
+                wait = self._settings.delivery_poll_seconds
+            await self._alarm.sleep(min(wait, self._settings.delivery_poll_seconds))
 
     async def deliver_due(self) -> int:
         """One round; return how many updates were delivered (0 when another replica holds the round)."""
         delivered = 0
         async with self._sessions() as session, session.begin():
-            if not await sole_worker(session, "gateway:delivery"):
+            self._contended = not await sole_worker(session, "gateway:delivery")
+            if self._contended:
                 return 0
+            now = datetime.now(UTC)
             for row in await self._heads():
                 remote = self._remotes.get(row.remote)
-                if remote is None or remote.breaker.state == "open":
+                if remote is None or remote.breaker.state == "open" or as_utc(row.next_attempt_at) > now:
                     continue
                 delivered += await self._deliver(remote, row)
         return delivered
 
+    async def seconds_to_next_round(self) -> float:
+        """Until the first case's next update may go: its retry back-off, or its remote's circuit letting a trial
+        through. Updates behind an earlier one of their case wait for it; those of a remote not connected, forever."""
+        now, due = datetime.now(UTC), []
+        for row in await self._heads():
+            remote = self._remotes.get(row.remote)
+            if remote is not None:
+                due.append(max(as_utc(row.next_attempt_at), now + timedelta(seconds=remote.breaker.seconds_to_trial())))
+        return max(0.0, (min(due) - now).total_seconds()) if due else self._settings.delivery_poll_seconds
+
     async def _heads(self) -> list[Delivery]:
+        """Each external case's oldest pending update."""
         async with self._sessions() as session:
             pending = (await session.exec(select(Delivery).where(Delivery.state == "pending").order_by(col(Delivery.sequence)))).all()
-        now, heads = datetime.now(UTC), {}
+        heads = {}
         for row in pending:
             heads.setdefault((row.remote, row.external_id), row)
-        return [row for row in heads.values() if as_utc(row.next_attempt_at) <= now]
+        return list(heads.values())
 
     async def _deliver(self, remote: Remote, row: Delivery) -> int:
         update = self.update_of(row)

@@ -21,7 +21,8 @@ class GatewaySettings(BaseSettings):
                                             description="Secret shared with the inspection organization")
     mappings_file: Path | None = Field(None, description="YAML mapping tables (kinds, units, statuses); empty: the shipped mappings.yaml")
     poll_seconds: float = Field(30, gt=0, description="How often each remote is asked for new cases")
-    delivery_poll_seconds: float = Field(1, gt=0, description="How often the outbound queue is looked at")
+    delivery_poll_seconds: float = Field(30, gt=0, le=300, description=(
+        "The outbound queue's safety poll: delivery sleeps until the next update is due, or until this process queues one"))
     timeout_seconds: float = Field(10, gt=0, description="Longest wait for one call to a remote")
     retry_attempts: int = Field(3, ge=1, le=10, description="Calls per delivery round before the row waits for a later round")
     retry_initial_seconds: float = Field(0.2, gt=0)

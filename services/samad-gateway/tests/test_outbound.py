@@ -5,7 +5,9 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from sqlmodel import select
+from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
 from hub_gateway.breaker import CircuitBreaker, CircuitOpen
 from hub_gateway.models import Delivery, ExternalRef
@@ -13,7 +15,7 @@ from hub_shared.auth import Role
 from hub_shared.events import CaseAnswered, CaseRegistered, CaseRouted, RoutingDecision, Target
 from hub_shared.testing import bearer, deliver
 
-from .conftest import build
+from .conftest import Pair, build
 
 
 async def life_of(pair, external_id: str, answered: bool = True) -> uuid.UUID:
@@ -134,3 +136,31 @@ async def _forget_status(pair, external_id: str) -> None:
     response = await pair.samad.put(f"/admin/cases/{external_id}/status",
                                     json={"external_id": external_id, "status": "IN_PROGRESS", "last_sequence": 2})
     assert response.status_code == 200
+
+
+async def test_queued_updates_wake_the_sleeping_delivery_and_go_one_after_the_other(tmp_path) -> None:
+    runtime, samad = build(tmp_path, delivery_poll_seconds=60)  # a safety poll no wait below comes near
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.app()), base_url="http://gateway") as gateway, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=samad), base_url="http://samad") as samad_client:
+        pair = Pair(runtime, gateway, samad_client)
+        external_id = (await pair.create_case())["case"]["external_id"]
+        job = asyncio.create_task(runtime.deliverer.run())
+        try:
+            await asyncio.sleep(0.3)  # nothing queued yet: it sleeps
+            await life_of(pair, external_id)
+            async for attempt in AsyncRetrying(stop=stop_after_delay(10), wait=wait_fixed(0.05), reraise=True):
+                with attempt:
+                    assert [u["sequence"] for u in await pair.updates(external_id)] == [1, 2, 3]
+        finally:
+            job.cancel()
+    await runtime.engine.dispose()
+
+
+async def test_the_next_round_waits_for_an_open_circuit_not_for_the_safety_poll(pair) -> None:
+    external_id = (await pair.create_case())["case"]["external_id"]
+    await life_of(pair, external_id, answered=False)
+    deliverer, breaker = pair.runtime.deliverer, pair.runtime.remotes["samad"].breaker
+    assert await deliverer.seconds_to_next_round() == 0, "the first update is due"
+    for _ in range(3):
+        breaker.failed()
+    assert 0 < await deliverer.seconds_to_next_round() <= 0.2, "when the circuit lets a trial call through"

@@ -13,6 +13,7 @@ e-mail address is decrypted only to hand the message to the sender, and never lo
 import logging
 
 from hub_intake.notify.delivery import Dispatcher
+from hub_intake.notify.models import Notification
 from hub_intake.notify.queue import enqueue, enqueue_for_fact, on_notification_requested
 from hub_intake.notify.senders import senders_from
 from hub_intake.notify.settings import NotifySettings, SenderKind, load_settings
@@ -40,4 +41,5 @@ def install(runtime: Runtime, intake_settings: IntakeSettings) -> None:
                             intake_settings.follow_up_phone)
     runtime.add_subscription(Subscription(topic=NOTIFICATIONS.name, group=GROUP,
                                           handlers={NotificationRequested.event_type: on_notification_requested}))
+    runtime.wake_on_commit(Notification.__tablename__, dispatcher.wake)
     runtime.background.append(dispatcher.send_notifications)

@@ -6,6 +6,9 @@ Claiming is a short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so repl
 that moves the rows' `next_attempt_at` past the send; nothing holds a lock or a SQLite write while a
 gateway is slow, so registration never waits on a sender. A process that dies mid-send leaves its rows
 due again after the claim expires: a message may then go twice, never zero times.
+
+Between rounds the job sleeps until the earliest pending message is due; a commit in this process that
+queues or changes one wakes it at once (`hub_shared.wakeup`), and a safety poll finds the rest.
 """
 
 import asyncio
@@ -15,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from opentelemetry import trace
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from tenacity import RetryCallState, wait_exponential_jitter
 
@@ -26,8 +29,10 @@ from hub_intake.notify.settings import NotifySettings
 from hub_intake.notify.templates import render
 from hub_shared.db import SessionFactory
 from hub_shared.events import NotificationTemplate
+from hub_shared.jalali import as_utc
 from hub_shared.logs import case_context
 from hub_shared.vault import PersonalDataVault, UndecryptableError
+from hub_shared.wakeup import Alarm
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub.notify")
@@ -44,17 +49,33 @@ class Dispatcher:
         self._follow_up_phone = follow_up_phone
         self._wait = wait_exponential_jitter(initial=settings.retry_initial_seconds, max=settings.retry_max_seconds,
                                              jitter=settings.retry_initial_seconds)
+        self._alarm = Alarm()
+
+    def wake(self) -> None:
+        """A message was queued or changed in this process: look at once rather than at the next due time."""
+        self._alarm.ring()
 
     async def send_notifications(self) -> None:
-        """The background job: send what is due, then look again after a pause."""
+        """The background job: send what is due, then sleep until the next message is due (or one is queued)."""
         while True:
             try:
-                handled = await self.send_due()
+                if await self.send_due() >= self._settings.batch_size:
+                    continue
+                self._alarm.clear()  # after its own commits, before the look: a message queued from now on rings it
+                wait = await self.seconds_to_next_due()
             except Exception:  # the database may be away; the rows wait in the queue
                 log.exception("sending notifications failed; trying again in %.0f s", self._settings.poll_seconds)
-                handled = 0
-            if handled < self._settings.batch_size:
-                await asyncio.sleep(self._settings.poll_seconds)
+                wait = self._settings.poll_seconds
+            await self._alarm.sleep(min(wait, self._settings.poll_seconds))
+
+    async def seconds_to_next_due(self) -> float:
+        """Until the earliest pending message is due: a retry's back-off, or a claim by another replica ending."""
+        async with self._sessions() as session:
+            first = (await session.exec(select(func.min(Notification.next_attempt_at))
+                                        .where(Notification.status == Status.pending.value))).one()
+        if first is None:
+            return self._settings.poll_seconds
+        return max(0.0, (as_utc(first) - datetime.now(UTC)).total_seconds())
 
     async def send_due(self, now: datetime | None = None) -> int:
         """Send one batch of due messages; return how many were tried."""

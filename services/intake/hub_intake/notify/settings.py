@@ -25,7 +25,8 @@ class NotifySettings(BaseSettings):
     max_attempts: int = Field(8, ge=1, le=50, description="Attempts before a message is marked failed")
     retry_initial_seconds: float = Field(30, gt=0, description="Wait after the first failure; doubles each time, with jitter")
     retry_max_seconds: float = Field(3600, gt=0, description="Longest wait between two attempts")
-    poll_seconds: float = Field(2, gt=0, le=300, description="How often the sender looks for due messages")
+    poll_seconds: float = Field(30, gt=0, le=300, description=(
+        "The sender's safety poll: it sleeps until the next message is due, or until this process queues one"))
     batch_size: int = Field(20, ge=1, le=500, description="Messages sent at once")
     timeout_seconds: float = Field(10, gt=0, le=120, description="Longest wait for the gateway or mail server per message")
     sms_url: AnyHttpUrl | None = Field(None, description="sms-http: the gateway URL that takes a JSON POST of {to, text}")

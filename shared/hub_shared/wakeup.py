@@ -1,0 +1,97 @@
+"""What wakes the background loops (outbox relay, timers, senders): a commit that gave them work, a time
+they asked for, or a slow safety poll. An idle hub then sleeps instead of asking its database every
+fraction of a second whether anything happened.
+
+`CommitWatch` sees every write made through a service's sessions: rows added, changed or deleted through
+the ORM, and `insert`/`update`/`delete` statements run through a session. After the transaction commits
+(never before, never after a rollback), it calls back whoever watches a table written. Writes made by
+another process (another replica, a `hub` command) are not seen: each replica wakes its own loops for
+its own commits, and the safety poll finds the rest.
+
+`Alarm` is the loop's side: `ring` from a callback, `sleep` until rung or until the time is up. A loop
+clears its alarm *before* it looks for work, so a commit that rings during the look is not lost: it
+either was visible to the look or wakes the next sleep at once.
+"""
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+_WRITTEN = "hub_tables_written"
+WRITES = frozenset({"insert", "update", "delete"})
+
+
+class Alarm:
+    def __init__(self) -> None:
+        self._rung = asyncio.Event()
+
+    def ring(self) -> None:
+        self._rung.set()
+
+    def clear(self) -> None:
+        self._rung.clear()
+
+    async def sleep(self, seconds: float) -> bool:
+        """Wait until rung or `seconds` have passed; whether it was rung. Rung before: returns at once."""
+        try:
+            await asyncio.wait_for(self._rung.wait(), max(0.0, seconds))
+        except TimeoutError:
+            return False
+        return True
+
+
+class CommitWatch:
+    """Calls back after a commit that wrote a watched table. Give `session_class` to the session factory
+    (`hub_shared.db.make_sessions`); each watch has its own, so two services in one process (tests) keep
+    their callbacks apart."""
+
+    def __init__(self) -> None:
+        self.session_class: type[Session] = type("WatchedSession", (AsyncSession.sync_session_class,), {})
+        self._callbacks: dict[tuple[str, str], list[Callable[[], None]]] = defaultdict(list)
+        event.listen(self.session_class, "after_flush", _flushed)
+        event.listen(self.session_class, "do_orm_execute", _executed)
+        event.listen(self.session_class, "after_commit", self._committed)
+        event.listen(self.session_class, "after_rollback", _forget)
+
+    def on_commit(self, table: str, callback: Callable[[], None], writes: Iterable[str] = WRITES) -> None:
+        """Call `callback` after each commit that wrote `table` in one of `writes` (insert, update, delete)."""
+        for kind in writes:
+            if kind not in WRITES:
+                raise ValueError(f"unknown write {kind!r}; use {', '.join(sorted(WRITES))}")
+            self._callbacks[(table, kind)].append(callback)
+
+    def _committed(self, session: Session) -> None:
+        written = session.info.pop(_WRITTEN, set())
+        called: set[Callable[[], None]] = set()
+        for key in written:
+            for callback in self._callbacks.get(key, ()):
+                if callback not in called:
+                    called.add(callback)
+                    callback()
+
+
+def _note(session: Session, table: str, kind: str) -> None:
+    session.info.setdefault(_WRITTEN, set()).add((table, kind))
+
+
+def _flushed(session: Session, _context) -> None:
+    for objects, kind in ((session.new, "insert"), (session.dirty, "update"), (session.deleted, "delete")):
+        for instance in objects:
+            table = getattr(instance, "__tablename__", None)
+            if table is not None and (kind != "update" or session.is_modified(instance)):
+                _note(session, table, kind)
+
+
+def _executed(state: ORMExecuteState) -> None:
+    kind = "insert" if state.is_insert else "update" if state.is_update else "delete" if state.is_delete else None
+    table = getattr(state.statement, "table", None)
+    if kind is not None and table is not None:
+        _note(state.session, table.name, kind)
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
