@@ -28,6 +28,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.config import STARTUP_FAILURE
 
 from hub_shared import db
 from hub_shared.admission import NEVER_SHED, AdmissionControl
@@ -333,9 +334,11 @@ def main(service_name: str, create_runtime: Callable[[HubSettings], "Runtime"]) 
         raise SystemExit(f"unknown arguments {sys.argv[1:]}; use no argument to serve or 'migrate'")
     setup_tracing(settings)
     app = create_runtime(settings).app()
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, loop="uvloop", http="httptools", log_config=None,
-                            access_log=False)
-    QuietServer(config).run()
+    server = QuietServer(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, loop="uvloop", http="httptools",
+                                        log_config=None, access_log=False))
+    server.run()
+    if not server.started:  # what `uvicorn.run` does: a failed start (the lifespan raised) is not a clean exit
+        sys.exit(STARTUP_FAILURE)
 
 
 class QuietServer(uvicorn.Server):
