@@ -18,7 +18,6 @@ Once per run: the raw broker rate, and the generators' own ceilings against an e
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from faststream.kafka import KafkaBroker
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load  # noqa: E402
 from chaos import Databases  # noqa: E402
+from idle import measure_idle  # noqa: E402
 
 from hub_cli.main import service_env  # noqa: E402
 from hub_cli.stack import SERVICES, Stack, ensure_topics, free_port, start_broker  # noqa: E402
@@ -218,17 +218,9 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def idle_cpu(hub: Hub, seconds: float) -> dict[str, float]:
     """Percent of one core each process used while nothing was asked of the hub."""
-    pids = hub.pids()
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    time.sleep(seconds)
-    return {name: 100 * (cpu_seconds(pid) - before[name]) / seconds for name, pid in pids.items()}
+    return measure_idle(hub.pids(), seconds)
 
 
 def rss_mb(pid: int) -> float:
