@@ -3,6 +3,7 @@
 The real-broker tiers (tests/integration, tests/e2e) prove the same paths against tansu or Kafka.
 """
 
+import asyncio
 import random
 from pathlib import Path
 
@@ -65,3 +66,16 @@ class LateApp:
 
     async def __call__(self, scope, receive, send) -> None:
         await self.app(scope, receive, send)
+
+
+class RecordingBroker:
+    """Stands in for the broker under an outbox relay: keeps what is published and acknowledges it at once."""
+
+    def __init__(self) -> None:
+        self.delivered: list[bytes] = []
+
+    async def publish(self, value: bytes, topic: str, *, key: bytes, headers: dict, no_confirm: bool) -> asyncio.Future:
+        self.delivered.append(value)
+        answer = asyncio.get_running_loop().create_future()
+        answer.set_result(None)
+        return answer

@@ -18,21 +18,11 @@ from hub_shared.consumer import FetchPace, _records_of
 from hub_shared.messaging import OutboxMessage
 from hub_shared.outbox import OutboxRelay
 from hub_shared.settings import HubSettings, KafkaProfile
+from hub_shared.testing import RecordingBroker
 from hub_shared.wakeup import Alarm, CommitWatch
 
 CASES = "hub.cases.v1"
 SAFETY_POLL = 60.0  # far beyond every wait below: whatever arrives, a wake-up brought it
-
-
-class FakeBroker:
-    def __init__(self) -> None:
-        self.delivered: list[bytes] = []
-
-    async def publish(self, value: bytes, topic: str, *, key: bytes, headers: dict, no_confirm: bool) -> asyncio.Future:
-        self.delivered.append(value)
-        answer = asyncio.get_running_loop().create_future()
-        answer.set_result(None)
-        return answer
 
 
 @pytest.fixture
@@ -115,7 +105,7 @@ async def test_an_alarm_rung_before_the_sleep_is_not_lost() -> None:
 
 
 async def test_the_relay_publishes_a_committed_row_without_waiting_for_its_safety_poll(sessions, watch) -> None:
-    broker = FakeBroker()
+    broker = RecordingBroker()
     relay = OutboxRelay(broker=broker, sessions=sessions, service="intake", batch_size=100, poll_seconds=SAFETY_POLL)
     watch.on_commit("outbox", relay.notify, writes={"insert"})
     relay.start()
@@ -138,7 +128,7 @@ async def test_a_service_wakes_its_relay_for_every_commit_through_its_sessions(t
     runtime = Runtime(HubSettings(service_name="intake", data_dir=tmp_path, outbox_poll_seconds=SAFETY_POLL), migrations=tmp_path)
     async with runtime.engine.begin() as connection:
         await connection.run_sync(OutboxMessage.__table__.create)
-    broker = FakeBroker()
+    broker = RecordingBroker()
     relay = runtime.relay
     relay._broker, relay._identity = broker, None  # the runtime's own relay, with a stand-in broker and no identity checks
     relay.start()

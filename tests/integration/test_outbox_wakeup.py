@@ -15,23 +15,13 @@ from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 from hub_shared import db
 from hub_shared.messaging import OutboxMessage
 from hub_shared.outbox import OutboxRelay
+from hub_shared.testing import RecordingBroker
 from hub_shared.wakeup import CommitWatch
 
 SAFETY_POLL = 60.0
 
 
-class FakeBroker:
-    def __init__(self) -> None:
-        self.delivered: list[bytes] = []
-
-    async def publish(self, value: bytes, topic: str, *, key: bytes, headers: dict, no_confirm: bool) -> asyncio.Future:
-        self.delivered.append(value)
-        answer = asyncio.get_running_loop().create_future()
-        answer.set_result(None)
-        return answer
-
-
-def replica(engine, broker: FakeBroker):
+def replica(engine, broker: RecordingBroker):
     """One process's sessions and relay, woken by its own commits."""
     watch = CommitWatch()
     sessions = db.make_sessions(engine, watch.session_class)
@@ -45,7 +35,7 @@ async def test_a_row_committed_while_another_replica_holds_the_lock_goes_once_th
     engine = db.make_engine(postgres_database)
     async with engine.begin() as connection:
         await connection.run_sync(OutboxMessage.__table__.create)
-    broker = FakeBroker()
+    broker = RecordingBroker()
     sessions, relay = replica(engine, broker)
     holder = db.make_sessions(engine)
     relay.start()
