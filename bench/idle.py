@@ -72,15 +72,13 @@ def report(usage: dict[str, float], seconds: float) -> bool:
     return met
 
 
-def latency(rate: float, seconds: float, data_dir: Path) -> None:
+def latency(rate: float, seconds: float) -> None:
     """Submission -> routed, first for the cases of the first two seconds after the idle spell (consumers then
     wait longer at the broker, `hub_shared.consumer.FetchPace`), then for `seconds` of steady load."""
-    from hub_cli.stack import Stack
     from run import percentile, routed_latency
 
-    stack = Stack(data_dir=data_dir, bootstrap=f"127.0.0.1:{BROKER_PORT}", ports={"intake": PORTS["intake"]})
     for what, span in (("after the idle spell", 2.0), ("steady", seconds)):
-        latencies = asyncio.run(routed_latency(stack, rate, span))
+        latencies = asyncio.run(routed_latency(f"127.0.0.1:{BROKER_PORT}", f"http://127.0.0.1:{PORTS['intake']}", rate, span))
         if not latencies:
             print(f"submission -> routed ({what}): no case was routed")
             continue
@@ -104,7 +102,7 @@ def run(args: argparse.Namespace) -> bool:
         time.sleep(args.settle)
         met = report(measure_idle(hub_pids(hub), args.seconds), args.seconds)
         if args.latency > 0:
-            latency(args.latency, args.latency_seconds, data_dir)
+            latency(args.latency, args.latency_seconds)
     finally:
         os.killpg(hub.pid, signal.SIGTERM)
         try:

@@ -37,6 +37,7 @@ class Answer:
     took: float  # seconds until the answer
     retry_after: str | None = None
     case_id: str | None = None
+    at: float = 0.0  # wall-clock time it was sent, to match with what other processes saw
 
 
 def submission() -> dict:
@@ -83,16 +84,16 @@ async def _run(url: str, make_body, seconds: float, start_at: float, concurrency
         began = time.monotonic()
 
         async def one() -> None:
-            sent = time.monotonic()
+            sent, at = time.monotonic(), time.time()
             payload = make_body()
             try:
                 response = await (client.post(url, json=payload) if payload is not None else client.get(url))
             except httpx.HTTPError:
-                answers.append(Answer(0, sent - began, time.monotonic() - sent))
+                answers.append(Answer(0, sent - began, time.monotonic() - sent, at=at))
                 return
             case_id = response.json().get("case_id") if response.status_code == 201 and payload and "kind" in payload else None
             answers.append(Answer(response.status_code, sent - began, time.monotonic() - sent,
-                                  response.headers.get("retry-after"), case_id))
+                                  response.headers.get("retry-after"), case_id, at))
 
         if concurrency:
             async def worker() -> None:

@@ -167,13 +167,14 @@ class FetchPace:
     @property
     def wait_ms(self) -> int | None:
         """The wait of the next fetch; None before the consumer has started."""
-        fetcher = getattr(getattr(self._subscriber, "consumer", None), "_fetcher", None)
-        return getattr(fetcher, "_fetch_max_wait_ms", None)
+        return getattr(self._fetcher(), "_fetch_max_wait_ms", None)
 
     def _wait(self, ms: int) -> None:
-        fetcher = getattr(getattr(self._subscriber, "consumer", None), "_fetcher", None)
-        if fetcher is not None:
+        if (fetcher := self._fetcher()) is not None:
             fetcher._fetch_max_wait_ms = ms
+
+    def _fetcher(self) -> Any:
+        return getattr(getattr(self._subscriber, "consumer", None), "_fetcher", None)
 
 
 def _event_type(record: ConsumerRecord) -> str | None:
