@@ -15,6 +15,8 @@ import multiprocessing
 import os
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -136,8 +138,9 @@ def serve_nothing(port: int) -> None:
     uvicorn.run(_nothing, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def ceiling(seconds: float = 5.0, concurrency: int = 32, processes: int = 2) -> float:
-    """Requests/s the generator gets from an endpoint that does nothing (its own server process)."""
+@contextmanager
+def nothing_server() -> Iterator[str]:
+    """The URL of an endpoint that does nothing, in its own server process, for the generators' ceilings."""
     from hub_cli.stack import free_port, wait_for_port
 
     port = free_port()
@@ -145,8 +148,13 @@ def ceiling(seconds: float = 5.0, concurrency: int = 32, processes: int = 2) -> 
     server.start()
     try:
         wait_for_port("127.0.0.1", port, 20)
-        answers = closed(f"http://127.0.0.1:{port}/", "none", seconds, concurrency, processes)
+        yield f"http://127.0.0.1:{port}/"
     finally:
         server.terminate()
         server.join(5)
-    return rate_of(answers, 200)
+
+
+def ceiling(seconds: float = 5.0, concurrency: int = 32, processes: int = 2) -> float:
+    """Requests/s this generator gets from an endpoint that does nothing."""
+    with nothing_server() as url:
+        return rate_of(closed(url, "none", seconds, concurrency, processes), 200)

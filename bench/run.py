@@ -362,19 +362,8 @@ def main() -> None:
 
 
 def _wrk_ceiling() -> float:
-    import multiprocessing
-
-    from hub_cli.stack import wait_for_port
-
-    port = free_port()
-    server = multiprocessing.get_context("spawn").Process(target=load.serve_nothing, args=(port,), daemon=True)
-    server.start()
-    try:
-        wait_for_port("127.0.0.1", port, 20)
-        result = wrk(f"http://127.0.0.1:{port}/", 5, body="none")
-    finally:
-        server.terminate()
-        server.join(5)
+    with load.nothing_server() as url:
+        result = wrk(url, 5, body="none")
     return result["statuses"].get(200, 0) / result["seconds"]
 
 
