@@ -9,7 +9,7 @@ redelivered event changes nothing.
 from datetime import UTC, datetime
 
 from opentelemetry import propagate
-from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, func, update
+from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, func, insert, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,22 +44,35 @@ class InboxEntry(SQLModel, table=True):
 
 def stage(session: AsyncSession, event: Event, source: str) -> Envelope:
     """Add `event` to the outbox inside the caller's transaction, with the current trace context."""
+    row = outbox_row(event, source, trace_context())
+    envelope = row.pop("envelope")
+    session.add(OutboxMessage(**row))
+    return envelope
+
+
+async def stage_all(session: AsyncSession, staged: list[tuple[Event, dict[str, str]]], source: str) -> None:
+    """Add each event, with the trace context it was caused in, to the outbox in one statement, in order."""
+    rows = [outbox_row(event, source, context) for event, context in staged]
+    if rows:
+        for row in rows:
+            del row["envelope"]
+        await session.execute(insert(OutboxMessage), rows)
+
+
+def trace_context() -> dict[str, str]:
+    """The current trace context as outbox headers (`traceparent`, `tracestate`)."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
+    return carrier
+
+
+def outbox_row(event: Event, source: str, context: dict[str, str]) -> dict:
+    """The outbox columns of `event` (and, under `envelope`, the envelope they encode)."""
     envelope = wrap(event, source)
     key, value, headers = to_kafka(envelope)
-    headers.update(carrier)
-    session.add(
-        OutboxMessage(
-            event_id=envelope.id,
-            topic=event.topic,
-            key=key.decode(),
-            value=value,
-            headers=headers,
-            created_at=envelope.time,
-        )
-    )
-    return envelope
+    headers.update(context)
+    return {"envelope": envelope, "event_id": envelope.id, "topic": event.topic, "key": key.decode(), "value": value,
+            "headers": headers, "created_at": envelope.time}
 
 
 async def processed_ids(session: AsyncSession, consumer: str, event_ids: list[str]) -> set[str]:

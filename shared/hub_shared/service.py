@@ -37,7 +37,7 @@ from hub_shared.bus import BrokerIdentity, BusConnection
 from hub_shared.consumer import Subscription, subscribe
 from hub_shared.events import Event
 from hub_shared.logs import setup_logging
-from hub_shared.messaging import OutboxMessage, stage
+from hub_shared.messaging import OutboxMessage, stage, stage_all
 from hub_shared.metrics import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
 from hub_shared.metrics import ServiceMetrics
 from hub_shared.reconcile import ReconcileReport, latest_report
@@ -101,6 +101,10 @@ class Runtime:
 
     def stage(self, session: AsyncSession, event: Event) -> None:
         stage(session, event, self.source)
+
+    async def stage_all(self, session: AsyncSession, staged: list[tuple[Event, dict[str, str]]]) -> None:
+        """Many events in one statement, each with the trace context (`messaging.trace_context`) it was caused in."""
+        await stage_all(session, staged, self.source)
 
     def committed(self) -> None:
         """Wake the relay now. Commits through `sessions` that stage events wake it on their own."""

@@ -21,6 +21,13 @@ log = logging.getLogger(__name__)
 
 def record_fact(session: AsyncSession, case: Case, event: Event, at: datetime) -> None:
     """Apply a fact to the case and add it to the citizen-visible history."""
+    history = apply_fact(case, event, at)
+    session.add(case)
+    session.add(CaseHistory(**history))
+
+
+def apply_fact(case: Case, event: Event, at: datetime) -> dict:
+    """Apply a fact to the case object; the history row the citizen sees of it."""
     status, note_fa, note_en = describe(event)
     case.status = status or case.status
     if isinstance(event, CaseRouted | CaseTransferred):
@@ -30,8 +37,7 @@ def record_fact(session: AsyncSession, case: Case, event: Event, at: datetime) -
     if isinstance(event, CaseAnswered):
         case.answer_outcome, case.answer_fa, case.legal_grounds = event.outcome.value, event.answer_fa, event.legal_grounds
         case.answered_at = event.answered_at
-    session.add(case)
-    session.add(CaseHistory(case_id=case.case_id, status=case.status, at=at, note_fa=note_fa, note_en=note_en))
+    return {"case_id": case.case_id, "status": case.status, "at": at, "note_fa": note_fa, "note_en": note_en}
 
 
 async def announce(session: AsyncSession, runtime: Runtime, case: Case, event: Event, at: datetime, event_id: str,

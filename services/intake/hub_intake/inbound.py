@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_intake.domain import CaseSubmission, Rejection, check
 from hub_intake.models import Case
-from hub_intake.registration import Origin, admit
+from hub_intake.registration import Filing, Origin, admit
 from hub_intake.settings import IntakeSettings
 from hub_shared.envelope import Envelope
 from hub_shared.events import Channel, SubmissionRejected, SubmitCase
@@ -65,7 +65,7 @@ class InboundSubmissions:
             self._check_source(command)
             submission = _as_submission(command)
             check(submission, org_seed())
-            outcome = await admit(session, self._runtime, self._settings, submission, Origin(channel=command.channel, source=source))
+            outcome = await admit(session, self._runtime, self._settings, Filing(submission, Origin(channel=command.channel, source=source)))
         except Rejection as refusal:
             log.info("submission %s:%s rejected: %s", source.system, source.ref, refusal.code)
             self._runtime.stage(session, SubmissionRejected(

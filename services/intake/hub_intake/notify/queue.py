@@ -29,25 +29,39 @@ async def enqueue(session: AsyncSession, case: Case, template: str, event_id: st
     is queued for it yet and the address is known without asking the database."""
     if case.anonymous:
         return
-    template = NotificationTemplate(template)
-    values = {**_bounded(params), "case_number": case.case_number, "tracking_code": case.tracking_code}
-    if missing := missing_params(template, values):
-        raise ValueError(f"template {template.value} needs {', '.join(missing)}")
+    rows = notification_rows(case, template, event_id, params)  # validates before anything is asked
     if new_complainant is not None:
         has_email = new_complainant.email_ciphertext is not None
     else:
         has_email = (await session.exec(select(col(Complainant.email_ciphertext).is_not(None))
                                         .where(Complainant.case_id == case.case_id))).first()
         if has_email is None:
-            log.warning("case %s has no complainant row; %s not queued", case.case_id, template.value)
+            log.warning("case %s has no complainant row; %s not queued", case.case_id, rows[0]["template"])
             return
-        if await _queued(session, case, template, event_id):
+        if await _queued(session, case, NotificationTemplate(template), event_id):
             return
-    channels = [Channel.sms, Channel.email] if has_email else [Channel.sms]
+    for row in rows if has_email else rows[:1]:
+        session.add(Notification(**row))
+
+
+def notification_rows(case: Case, template: str, event_id: str, params: dict[str, str]) -> list[dict]:
+    """The queue rows of one message to the citizen of `case`: by SMS, then by e-mail (for those who gave an
+    address). Raises ValueError for an unknown template or missing or unsafe parameters."""
+    template = NotificationTemplate(template)
+    values = {**_bounded(params), "case_number": case.case_number, "tracking_code": case.tracking_code}
+    if missing := missing_params(template, values):
+        raise ValueError(f"template {template.value} needs {', '.join(missing)}")
     now = datetime.now(UTC)
-    for channel in channels:
-        session.add(Notification(case_id=case.case_id, template=template.value, event_id=event_id, channel=channel.value,
-                                 params=values, next_attempt_at=now, created_at=now))
+    return [{"case_id": case.case_id, "template": template.value, "event_id": event_id, "channel": channel.value,
+             "params": values, "next_attempt_at": now, "created_at": now} for channel in (Channel.sms, Channel.email)]
+
+
+def registered_rows(case: Case, event: CaseRegistered, has_email: bool) -> list[dict]:
+    """The "your case is registered" rows of a case created in this transaction (none for an anonymous report)."""
+    if case.anonymous:
+        return []
+    rows = notification_rows(case, NotificationTemplate.registered, str(case.case_id), _registered_params(event))
+    return rows if has_email else rows[:1]
 
 
 async def enqueue_for_fact(session: AsyncSession, case: Case, event: Event, event_id: str,
@@ -55,8 +69,7 @@ async def enqueue_for_fact(session: AsyncSession, case: Case, event: Event, even
     """Queue what the citizen is told about this fact of their case, if anything."""
     match event:
         case CaseRegistered():
-            await enqueue(session, case, NotificationTemplate.registered, event_id,
-                          {"registered_jalali": to_jalali(event.registered_at)}, new_complainant)
+            await enqueue(session, case, NotificationTemplate.registered, event_id, _registered_params(event), new_complainant)
         case CaseRouted() | CaseTransferred():
             await enqueue(session, case, NotificationTemplate.referred, event_id,
                           {"unit_name": event.unit_name, "deadline_jalali": to_jalali(event.deadline_at)})
@@ -89,6 +102,10 @@ async def _queued(session: AsyncSession, case: Case, template: NotificationTempl
     found = await session.exec(select(Notification.id).where(
         Notification.case_id == case.case_id, Notification.template == template.value, Notification.event_id == event_id))
     return found.first() is not None
+
+
+def _registered_params(event: CaseRegistered) -> dict[str, str]:
+    return {"registered_jalali": to_jalali(event.registered_at)}
 
 
 def _bounded(params: dict[str, str]) -> dict[str, str]:
