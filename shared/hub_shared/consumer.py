@@ -79,8 +79,8 @@ class Subscription:
     topic: str
     group: str
     handlers: dict[str, Handler] = field(default_factory=dict)
-    # event types whose effects add up in any order (counts and sums): each batch's new ones go to one call, after
-    # the others, so a batch of 200 ratings is a few upserts instead of 800
+    # event types whose effects add up in any order (counts and sums) or stand alone (new registrations): each
+    # batch's new ones go to one call, after the others, so a batch of 200 ratings is a few upserts instead of 800
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
     after_commit: Callable[[], None] = lambda: None
     hold_cases: bool = True  # False where order within a key does not matter (ratings keyed by unit): nothing is held

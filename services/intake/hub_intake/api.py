@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from hub_intake.domain import CaseSubmission, Rejection
-from hub_intake.registration import Origin, Outcome, register
+from hub_intake.registration import GroupCommit, Origin, Outcome
 from hub_intake.settings import IntakeSettings
 from hub_shared.auth import AUTH_RESPONSES, Forbidden, NotAuthenticated, Principal, Scope, optional_principal
 from hub_shared.events import Channel
@@ -49,6 +49,7 @@ def router(runtime: Runtime, settings: IntakeSettings) -> APIRouter:
     per_address = RateLimiter.allowing(runtime.settings.public_requests_per_minute, minutes=1)
     per_citizen = RateLimiter.allowing(settings.submissions_per_citizen_per_day, minutes=24 * 60)
     caller = optional_principal(runtime.auth)
+    registrar = GroupCommit(runtime, settings)
 
     @api.post("/cases", status_code=201, response_model=Registration,
               responses={**AUTH_RESPONSES,
@@ -63,7 +64,7 @@ def router(runtime: Runtime, settings: IntakeSettings) -> APIRouter:
         if filing.national_id is not None:
             enforce(per_citizen, settings.personal_data_vault.lookup_hash(filing.national_id))
         try:
-            outcome = await register(runtime, settings, CaseSubmission(**filing.model_dump(exclude={"channel"})), origin)
+            outcome = await registrar.register(CaseSubmission(**filing.model_dump(exclude={"channel"})), origin)
         except Rejection as rejection:
             extra = {"earlier_tracking_code": rejection.earlier_tracking_code} if rejection.earlier_tracking_code else {}
             return JSONResponse(status_code=422, content=problem(rejection.code, rejection.message_fa, rejection.message_en,

@@ -26,7 +26,7 @@ def create_runtime(settings: HubSettings) -> Runtime:
     # one group per subscription: a group whose members read different topics had the broker hand hub.cases.v1
     # partitions to the inbound consumer after a broker restart, which skipped them as not its business
     runtime.add_subscription(Subscription(topic=INBOUND.name, group="intake-inbound",
-                                          handlers={SubmitCase.event_type: InboundSubmissions(runtime, intake).on_submit}))
+                                          batch_handlers={SubmitCase.event_type: InboundSubmissions(runtime, intake).on_submits}))
     runtime.publisher(CASES.name, CaseLinked)
     runtime.publisher(CASES.name, SubmissionRejected)
     runtime.publisher(CASES.name, CaseClassified)

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import yaml
 from pydantic import RootModel, ValidationError, field_validator
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_intake.domain import CaseSubmission, Rejection, check
 from hub_intake.models import Case
-from hub_intake.registration import Filing, Origin, admit
+from hub_intake.registration import Filing, Origin, admit_all
 from hub_intake.settings import IntakeSettings
 from hub_shared.envelope import Envelope
-from hub_shared.events import Channel, SubmissionRejected, SubmitCase
+from hub_shared.events import Channel, SourceRef, SubmissionRejected, SubmitCase
 from hub_shared.events.inbound import SOURCE_PATTERN
 from hub_shared.reference import org_seed
 from hub_shared.service import Runtime
@@ -54,26 +54,43 @@ class InboundSubmissions:
         self._settings = settings
         self.sources = Sources.load(settings.sources_file or SHIPPED_SOURCES).root
 
-    async def on_submit(self, session: AsyncSession, envelope: Envelope) -> None:
+    async def on_submits(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
+        """A batch of commands in the consumer's transaction: each registered once per (source, reference)."""
+        known = await _registered(session, [envelope.data.source for envelope in envelopes])
+        filings: list[Filing] = []
+        for envelope in envelopes:
+            command: SubmitCase = envelope.data
+            source = command.source
+            if (source.system, source.ref) in known:
+                log.info("submission %s:%s already registered", source.system, source.ref)
+                continue
+            known.add((source.system, source.ref))
+            try:
+                filings.append(self._filing(envelope))
+            except Rejection as refusal:
+                self._refuse(session, source, refusal)
+        outcomes = await admit_all(session, self._runtime, self._settings, filings)
+        for filing, outcome in zip(filings, outcomes):
+            source = filing.origin.source
+            if isinstance(outcome, Rejection):
+                self._refuse(session, source, outcome)
+            else:
+                log.info("submission %s:%s %s %s", source.system, source.ref, "linked to" if outcome.linked else "registered as",
+                         outcome.case.case_number)
+
+    def _filing(self, envelope: Envelope) -> Filing:
         command: SubmitCase = envelope.data
-        source = command.source
-        known = (await session.exec(select(Case).where(Case.source_system == source.system, Case.external_ref == source.ref))).first()
-        if known is not None:
-            log.info("submission %s:%s already registered as %s", source.system, source.ref, known.case_number)
-            return
-        try:
-            self._check_source(command)
-            submission = _as_submission(command)
-            check(submission, org_seed())
-            outcome = await admit(session, self._runtime, self._settings, Filing(submission, Origin(channel=command.channel, source=source)))
-        except Rejection as refusal:
-            log.info("submission %s:%s rejected: %s", source.system, source.ref, refusal.code)
-            self._runtime.stage(session, SubmissionRejected(
-                source=source, reason_code=refusal.code, reason_fa=refusal.message_fa, reason_en=refusal.message_en,
-                earlier_tracking_code=refusal.earlier_tracking_code, rejected_at=datetime.now(UTC)))
-            return
-        log.info("submission %s:%s %s %s", source.system, source.ref, "linked to" if outcome.linked else "registered as",
-                 outcome.case.case_number)
+        self._check_source(command)
+        submission = _as_submission(command)
+        check(submission, org_seed())
+        context = {"traceparent": envelope.traceparent} if envelope.traceparent else {}
+        return Filing(submission, Origin(channel=command.channel, source=command.source), context)
+
+    def _refuse(self, session: AsyncSession, source: SourceRef, refusal: Rejection) -> None:
+        log.info("submission %s:%s rejected: %s", source.system, source.ref, refusal.code)
+        self._runtime.stage(session, SubmissionRejected(
+            source=source, reason_code=refusal.code, reason_fa=refusal.message_fa, reason_en=refusal.message_en,
+            earlier_tracking_code=refusal.earlier_tracking_code, rejected_at=datetime.now(UTC)))
 
     def _check_source(self, command: SubmitCase) -> None:
         allowed = self.sources.get(command.source.system)
@@ -83,6 +100,14 @@ class InboundSubmissions:
         if command.channel not in allowed:
             raise Rejection("channel_not_allowed", "این سامانه مجاز به ثبت پرونده از این مسیر نیست.",
                             f"System {command.source.system!r} may not claim channel {command.channel.value!r}.")
+
+
+async def _registered(session: AsyncSession, sources: list[SourceRef]) -> set[tuple[str, str]]:
+    """Which of these (system, reference) pairs are already cases (one query)."""
+    rows = await session.exec(select(Case.source_system, Case.external_ref)
+                              .where(col(Case.external_ref).in_({source.ref for source in sources})))
+    wanted = {(source.system, source.ref) for source in sources}
+    return {(system, ref) for system, ref in rows.all() if (system, ref) in wanted}
 
 
 def _as_submission(command: SubmitCase) -> CaseSubmission:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from opentelemetry import trace
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
 from tenacity import RetryCallState, wait_exponential_jitter
 
@@ -84,10 +84,11 @@ class Dispatcher:
         if claimed:
             contacts = await self._contacts({notification.case_id for notification in claimed})
             outcomes = await asyncio.gather(*(self._deliver(notification, contacts.get(notification.case_id), now)
-                                              for notification in claimed), return_exceptions=True)
-            for error in (outcome for outcome in outcomes if isinstance(outcome, Exception)):
-                # the row stays claimed and is tried again when the claim expires
-                log.error("recording a notification's outcome failed: %s", type(error).__name__)
+                                              for notification in claimed))
+            try:
+                await self._record(list(zip(claimed, outcomes)))
+            except Exception as error:  # the rows stay claimed and are tried again when the claim expires
+                log.error("recording %d notifications' outcomes failed: %s", len(claimed), type(error).__name__)
         return len(claimed)
 
     async def _claim(self, now: datetime) -> list[Notification]:
@@ -109,7 +110,8 @@ class Dispatcher:
                                        .where(col(Complainant.case_id).in_(case_ids)))).all()
         return {row[0]: dict(zip(columns, row[1:])) for row in rows}
 
-    async def _deliver(self, notification: Notification, sealed: Mapping[str, bytes | None] | None, now: datetime) -> None:
+    async def _deliver(self, notification: Notification, sealed: Mapping[str, bytes | None] | None, now: datetime) -> dict:
+        """Hand one message to its sender; the columns to record of how it went."""
         channel = Channel(notification.channel)
         with case_context(str(notification.case_id)), tracer.start_as_current_span("notification send") as span:
             span.set_attributes({"hub.notification.id": notification.id, "hub.notification.channel": channel.value,
@@ -123,9 +125,10 @@ class Dispatcher:
                 await asyncio.wait_for(sender.send(self._message(notification, channel, contact)), self._settings.timeout_seconds)
             except Exception as exc:
                 span.set_attribute("hub.notification.error", type(exc).__name__)
-                await self._failed(notification, _safe_error(exc, contact), permanent=isinstance(exc, PermanentFailure), now=now)
-            else:
-                await self._sent(notification)
+                return self._failed(notification, _safe_error(exc, contact), permanent=isinstance(exc, PermanentFailure), now=now)
+            log.info("notification %s sent via %s", notification.id, notification.channel)
+            return {"status": Status.sent.value, "attempts": notification.attempts + 1, "sent_at": datetime.now(UTC),
+                    "last_error": None}
 
     def _contact(self, notification: Notification, channel: Channel, sealed: Mapping[str, bytes | None] | None) -> str:
         column = ciphertext_column(channel.contact_field)
@@ -138,21 +141,15 @@ class Dispatcher:
         return OutgoingMessage(notification_id=notification.id, case_id=notification.case_id, channel=channel, to=to,
                                subject=rendered.subject, text=rendered.sms if channel is Channel.sms else rendered.email)
 
-    async def _sent(self, notification: Notification) -> None:
-        await self._record(notification, status=Status.sent.value, attempts=notification.attempts + 1,
-                           sent_at=datetime.now(UTC), last_error=None)
-        log.info("notification %s sent via %s", notification.id, notification.channel)
-
-    async def _failed(self, notification: Notification, error: str, permanent: bool, now: datetime) -> None:
+    def _failed(self, notification: Notification, error: str, permanent: bool, now: datetime) -> dict:
         attempts = notification.attempts + 1
         if permanent or attempts >= self._settings.max_attempts:
-            await self._record(notification, status=Status.failed.value, attempts=attempts, last_error=error)
             log.error("notification %s via %s failed after %d attempts: %s", notification.id, notification.channel, attempts, error)
-            return
+            return {"status": Status.failed.value, "attempts": attempts, "last_error": error}
         retry_at = now + self.retry_delay(attempts)
-        await self._record(notification, attempts=attempts, next_attempt_at=retry_at, last_error=error)
         log.warning("notification %s via %s not sent (%s); attempt %d of %d at %s", notification.id, notification.channel,
                     error, attempts + 1, self._settings.max_attempts, retry_at.isoformat(timespec="seconds"))
+        return {"attempts": attempts, "next_attempt_at": retry_at, "last_error": error}
 
     def retry_delay(self, attempts: int) -> timedelta:
         """The wait after `attempts` failures: initial × 2^(attempts-1) plus jitter, at most the maximum."""
@@ -160,10 +157,16 @@ class Dispatcher:
         state.attempt_number = attempts
         return timedelta(seconds=self._wait(state))
 
-    async def _record(self, notification: Notification, **values) -> None:
+    async def _record(self, outcomes: list[tuple[Notification, dict]]) -> None:
+        """Each message's outcome, in one transaction: one statement for each kind of outcome."""
+        kinds: dict[tuple[str, ...], list[dict]] = {}
+        for notification, values in outcomes:
+            kinds.setdefault(tuple(sorted(values)), []).append({**{f"v_{k}": v for k, v in values.items()}, "b_id": notification.id})
         async with self._sessions() as session, session.begin():
-            await session.execute(update(Notification).where(col(Notification.id) == notification.id,
-                                                             col(Notification.status) == Status.pending.value).values(**values))
+            for columns, rows in kinds.items():
+                table = Notification.__table__
+                await session.execute(update(table).where(table.c.id == bindparam("b_id"), table.c.status == Status.pending.value)
+                                      .values({column: bindparam(f"v_{column}") for column in columns}), rows)
 
 
 def _safe_error(exc: Exception, contact: str | None) -> str:
