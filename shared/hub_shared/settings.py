@@ -74,7 +74,7 @@ class HubSettings(BaseSettings):
     # answer comes within about 1 s, well under 2 s. 150 queued: what the fastest rate (about 300 a second) starts
     # within 0.5 s; one further back would wait the budget out only to be refused. Retry-After 2 s: by then the
     # queue has turned over four times, and a citizen at the form is not kept long.
-    http_max_in_flight: int = Field(10, ge=1, le=10_000, description="HTTP requests one process serves at once")
+    http_max_in_flight: int = Field(32, ge=1, le=10_000, description="HTTP requests one process serves at once")
     http_max_queued: int = Field(150, ge=0, le=100_000, description="HTTP requests waiting for one of those places")
     http_queue_seconds: float = Field(0.5, gt=0, le=5, description="Longest wait for a place before a 503")
     http_retry_after_seconds: int = Field(2, ge=1, le=3600, description="Retry-After of a 503 for overload")

@@ -1,0 +1,122 @@
+"""Registrations written together, on a real SQLite database: concurrent web filings share transactions
+(group commits) and a consumer batch of SubmitCase commands is admitted at once, with the same answers
+as one at a time: each case its own number and codes, the same citizen's repeat linked, a failing filing
+failing alone."""
+
+import asyncio
+import random
+
+import httpx
+import pytest
+
+from sqlalchemy import event
+from sqlmodel import select
+
+from hub_intake import registration
+from hub_intake.app import create_runtime
+from hub_intake.inbound import InboundSubmissions
+from hub_intake.models import Case, CaseHistory, Complainant
+from hub_intake.notify.models import Notification
+from hub_intake.settings import IntakeSettings
+from hub_shared.envelope import wrap
+from hub_shared.events import CaseLinked, CaseRegistered, Identity, SubmissionRejected
+from hub_shared.testing import sqlite_runtime, staged
+
+from .test_channels import command
+from .test_registration import VALID, count
+
+
+@pytest.fixture
+async def intake(tmp_path, monkeypatch):
+    """Intake serving one busy address: many filings at once, none refused for the rate."""
+    monkeypatch.setenv("HUB_PUBLIC_REQUESTS_PER_MINUTE", "10000")
+    monkeypatch.setenv("HUB_HTTP_MAX_IN_FLIGHT", "64")
+    runtime = sqlite_runtime(create_runtime, "intake", tmp_path)
+    transport = httpx.ASGITransport(app=runtime.app(), raise_app_exceptions=False)  # a failure is a 500, as served
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+        yield runtime, client
+    await runtime.engine.dispose()
+
+
+def national_id(rng: random.Random) -> str:
+    while True:
+        digits = [rng.randint(0, 9) for _ in range(9)]
+        rest = sum(d * (10 - i) for i, d in enumerate(digits)) % 11
+        value = "".join(map(str, digits)) + str(rest if rest < 2 else 11 - rest)
+        if len(set(value)) > 1:
+            return value
+
+
+def citizens(n: int) -> list[dict]:
+    rng = random.Random(7)
+    return [{**VALID, "national_id": national_id(rng)} for _ in range(n)]
+
+
+def commits(runtime) -> list[int]:
+    seen = [0]
+    event.listen(runtime.engine.sync_engine, "commit", lambda _conn: seen.__setitem__(0, seen[0] + 1))
+    return seen
+
+
+async def test_concurrent_filings_share_transactions_and_each_gets_its_own_case(intake) -> None:
+    runtime, client = intake
+    committed = commits(runtime)
+    filings = citizens(30) + [VALID, VALID]  # the last citizen files the same matter twice at once
+    answers = await asyncio.gather(*(client.post("/api/v1/cases", json=filing) for filing in filings))
+    assert sorted(answer.status_code for answer in answers) == [200] + [201] * 31, [a.text[:300] for a in answers if a.status_code != 201]
+    new = [answer.json() for answer in answers if answer.status_code == 201]
+    linked = next(answer.json() for answer in answers if answer.status_code == 200)
+    assert len({case["case_number"] for case in new}) == len({case["tracking_code"] for case in new}) == 31
+    assert linked["linked"] and linked["tracking_code"] in {case["tracking_code"] for case in new}
+    assert committed[0] < len(filings) / 2, f"{committed[0]} transactions for {len(filings)} filings"
+    assert await count(runtime, Case) == 32 and await count(runtime, Complainant) == 31
+    assert await count(runtime, CaseHistory) == 32  # 31 registrations and one "linked" note on the first case
+    assert await count(runtime, Notification) == 31
+    types = [type(envelope.data) for envelope in await staged(runtime)]
+    assert types.count(CaseRegistered) == 31 and types.count(CaseLinked) == 1
+    for case in new:  # every citizen can follow their own case
+        tracked = await client.post("/api/v1/cases/track", json={"tracking_code": case["tracking_code"], "phone": "09121234567"})
+        assert tracked.status_code == 200 and tracked.json()["status"] == "registered"
+
+
+async def test_a_filing_that_fails_fails_alone(intake, monkeypatch) -> None:
+    runtime, client = intake
+    labels = registration.classify.labels
+
+    def failing(case, subject, description):
+        if subject == "خطای آزمایشی":
+            raise RuntimeError("classifier down")
+        return labels(case, subject, description)
+
+    monkeypatch.setattr(registration.classify, "labels", failing)
+    good = citizens(6)
+    bad = {**good[0], "national_id": "2914177763", "subject": "خطای آزمایشی"}
+    answers = await asyncio.gather(*(client.post("/api/v1/cases", json=filing) for filing in [*good[:3], bad, *good[3:]]))
+    assert [answer.status_code for answer in answers] == [201, 201, 201, 500, 201, 201, 201]
+    assert await count(runtime, Case) == 6
+    async with runtime.sessions() as session:
+        subjects = set((await session.exec(select(Case.subject_text))).all())
+    assert "خطای آزمایشی" not in subjects
+
+
+async def test_a_batch_of_commands_is_admitted_together_with_one_answer_each(tmp_path) -> None:
+    runtime = sqlite_runtime(create_runtime, "intake", tmp_path)
+    inbound = InboundSubmissions(runtime, IntakeSettings())
+    other = Identity(full_name="مریم سلیمی", national_id="0084575948", phone="09121234567", address="تهران، خیابان آزادی، پلاک ۱۲")
+    batch = [command(ref="S-1"), command(ref="S-1"),  # the same reference twice: one case
+             command(ref="S-2"),  # the same citizen and matter under another reference: linked to S-1
+             command(ref="S-3", identity=other),
+             command(ref="S-4", system="unknown-province-app")]  # refused
+    async with runtime.sessions() as session, session.begin():
+        await inbound.on_submits(session, [wrap(item, "/test") for item in batch])
+    events = [envelope.data for envelope in await staged(runtime)]
+    assert sorted(type(e).__name__ for e in events) == ["CaseLinked", "CaseRegistered", "CaseRegistered", "SubmissionRejected"]
+    refused = next(e for e in events if isinstance(e, SubmissionRejected))
+    assert (refused.source.ref, refused.reason_code) == ("S-4", "unknown_source")
+    async with runtime.sessions() as session:
+        refs = sorted((await session.exec(select(Case.external_ref))).all())
+    assert refs == ["S-1", "S-2", "S-3"]
+    async with runtime.sessions() as session, session.begin():  # delivered again: nothing new
+        await inbound.on_submits(session, [wrap(item, "/test") for item in batch[:4]])
+    assert len(await staged(runtime)) == 4 and await count(runtime, Case) == 3
+    await runtime.engine.dispose()
