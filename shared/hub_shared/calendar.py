@@ -70,6 +70,7 @@ class WorkingCalendar:
         self._extra = extra_holidays
         self._worked = worked_holidays
         self._running: dict[int, list[int]] = {}  # year -> working days among its first n days, n = 0..365/366
+        self._counted: dict[tuple[date, int], date] = {}  # (day, n) -> the n-th working day after it (before, n < 0)
 
     @classmethod
     def with_overrides(cls, thursday_off: bool, overrides: HolidayOverrides) -> "WorkingCalendar":
@@ -82,17 +83,13 @@ class WorkingCalendar:
 
     def deadline(self, start: datetime, working_days: int) -> datetime:
         """The end (Tehran time) of the `working_days`-th working day after the day `start` falls on, in UTC."""
-        day = _tehran_day(start)
-        for _ in range(working_days):
-            day = self._next_working_day(day, 1)
+        day = self._working_days_from(_tehran_day(start), working_days)
         return datetime.combine(day, time(23, 59, 59), tzinfo=TEHRAN).astimezone(UTC)
 
     def shift(self, moment: datetime, working_days: int) -> datetime:
         """The same Tehran wall time `working_days` working days later (earlier when negative), in UTC."""
         local = as_utc(moment).astimezone(TEHRAN)
-        day, step = local.date(), (1 if working_days > 0 else -1)
-        for _ in range(abs(working_days)):
-            day = self._next_working_day(day, step)
+        day = self._working_days_from(local.date(), working_days)
         return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=TEHRAN).astimezone(UTC)
 
     def working_days_between(self, start: datetime, end: datetime) -> int:
@@ -116,6 +113,16 @@ class WorkingCalendar:
                 day += timedelta(days=1)
             self._running[year] = running
         return self._running[year]
+
+    def _working_days_from(self, day: date, working_days: int) -> date:
+        """Counted once per (day, n): every case routed on a day gets the same deadline."""
+        key = (day, working_days)
+        if key not in self._counted:
+            counted, step = day, (1 if working_days > 0 else -1)
+            for _ in range(abs(working_days)):
+                counted = self._next_working_day(counted, step)
+            self._counted[key] = counted
+        return self._counted[key]
 
     def _next_working_day(self, day: date, step: int) -> date:
         day += timedelta(days=step)

@@ -28,12 +28,13 @@ class DeadlineKeeper:
         """A new ladder; a case routed again (after a return) starts over with the new unit and deadline."""
         case: CaseRouted = envelope.data
         ladder = await session.get(Ladder, case.case_id)
-        if ladder is None:
+        first = ladder is None  # every case with timers has a ladder (migration 0003): nothing of it waits yet
+        if first:
             ladder = Ladder(case_id=case.case_id, tracking_code=case.tracking_code, agency=agency_of(case.unit_id),
                             unit_id=case.unit_id, deadline_at=as_utc(case.deadline_at), number=0)
         ladder.unit_id, ladder.agency, ladder.calendar = case.unit_id, agency_of(case.unit_id), case.calendar
         ladder.confidential, ladder.about_employee = case.confidential, case.about_employee
-        await self._start(session, ladder, as_utc(case.deadline_at))
+        await self._start(session, ladder, as_utc(case.deadline_at), first=first)
 
     async def on_reopened(self, session: AsyncSession, envelope: Envelope) -> None:
         """The citizen objected to the answer: a fresh ladder with the policy's deadline for reopened cases."""
@@ -72,9 +73,10 @@ class DeadlineKeeper:
                               .values(closed_at=self._clock.now(), paused_at=None))
         log.info("timers of the case cancelled (%s)", envelope.type)
 
-    async def _start(self, session: AsyncSession, ladder: Ladder, deadline_at) -> None:
+    async def _start(self, session: AsyncSession, ladder: Ladder, deadline_at, first: bool = False) -> None:
         now = self._clock.now()
-        await _cancel_waiting_steps(session, ladder.case_id)
+        if not first:
+            await _cancel_waiting_steps(session, ladder.case_id)
         ladder.number, ladder.deadline_at, ladder.paused_at, ladder.closed_at = ladder.number + 1, deadline_at, None, None
         session.add(ladder)
         days = self._calendars.named(ladder.calendar)
