@@ -54,8 +54,9 @@ def up(
     replicas: list[str] = typer.Option([], help="SERVICE=N: run N processes of a service sharing its groups and "
                                                  "database (PostgreSQL only), ports +100 each; repeatable"),
 ) -> None:
-    """Start the broker, the five services and the remote simulators (HUB_SIMULATORS=off: none); stop them all with Ctrl-C."""
-    from hub_cli.stack import SERVICES, SIMULATORS, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled
+    """Start the broker, the five services, the citizen's portal and the remote simulators (HUB_SIMULATORS=off: none); stop
+    them all with Ctrl-C."""
+    from hub_cli.stack import SERVICES, SIMULATORS, WEB, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled
 
     console = _console()
     data_dir = data_dir.resolve()
@@ -64,7 +65,7 @@ def up(
     bootstrap = external or f"127.0.0.1:{broker_port}"
     simulators = SIMULATORS if simulators_enabled() else {}
     extra = _replicas(replicas, database_url_template)
-    busy = [port for port in [spec.port for spec in (*SERVICES, *extra, *simulators.values())] + ([] if external else [broker_port])
+    busy = [port for port in [spec.port for spec in (*SERVICES, WEB, *extra, *simulators.values())] + ([] if external else [broker_port])
             if _in_use(port)]
     if busy:
         console.print(f"[red]ports {busy} are in use: is another hub running? Stop it first (or free the ports).[/]")
@@ -85,6 +86,7 @@ def up(
             stack.start_service(spec, extra_env=service_env(spec.name, database_url_template) | (links if spec.name == "samad-gateway" else {}))
         for spec in extra:
             stack.start_service(spec, extra_env=stack.service_env[spec.service_name])
+        stack.start_web()
         gateway = next(spec for spec in SERVICES if spec.name == "samad-gateway")
         for remote, spec in simulators.items():
             stack.start_service(spec, extra_env=simulator_env(remote, f"http://127.0.0.1:{gateway.port}"))
@@ -202,8 +204,10 @@ def _print_table(stack: "Stack", bootstrap: str) -> None:
         if spec.name not in stack.ports:
             continue
         url = stack.url(spec.name)
-        table.add_row(spec.name, url, f"{url}/docs", f"{url}/asyncapi.json", str(stack.data_dir / "logs" / f"{spec.name}.log"))
+        api = ("", "") if spec.name == "web" else (f"{url}/docs", f"{url}/asyncapi.json")
+        table.add_row(spec.name, url, *api, str(stack.data_dir / "logs" / f"{spec.name}.log"))
     console.print(table)
+    console.print(f"the citizen's portal: {stack.url('web')}")
     console.print(f"traces: {stack.data_dir / 'traces'}/<service>.jsonl (set OTEL_EXPORTER_OTLP_ENDPOINT to export over OTLP)")
 
 
