@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from hub_shared.testing import random_national_id
+from hub_shared.auth import Role
+from hub_shared.testing import bearer, random_national_id
 
 from .helpers import staff_headers
 from .test_reporting import this_month
@@ -24,6 +25,7 @@ PDF = b"%PDF-1.7\n" + "نامه اداره کار".encode() + b"\n%%EOF\n"
 PERSIAN_DATE = re.compile(r"[۰-۹]{1,2} (فروردین|اردیبهشت|خرداد|تیر|مرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند) ۱۴[۰-۹]{2}، ساعت [۰-۹]{2}:[۰-۹]{2}")
 TO_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 RATED_UNIT = "labour/fars/marvdasht/performance-office"
+REY_OFFICE = "labour/tehran/rey/performance-office"  # where a labour complaint about Rey is referred
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +112,32 @@ def follow(page: Page, tracking_code: str, proof: str, proof_kind: str = "کد �
 
 
 @retry(stop=stop_after_delay(20), wait=wait_fixed(0.3), retry=retry_if_exception_type(AssertionError), reraise=True)
-def attachments_of(hub, tracking_code: str) -> list[str]:
+def case_id_of(hub, tracking_code: str) -> str:
     timeline = httpx.get(f"{hub.url('reporting')}/api/v1/cases/{tracking_code}/timeline", headers=staff_headers(), timeout=5)
     assert timeline.status_code == 200, timeline.text
-    listed = httpx.get(f"{hub.url('intake')}/api/v1/cases/{timeline.json()['case_id']}/attachments", headers=staff_headers(), timeout=5)
+    return timeline.json()["case_id"]
+
+
+def attachments_of(hub, tracking_code: str) -> list[str]:
+    listed = httpx.get(f"{hub.url('intake')}/api/v1/cases/{case_id_of(hub, tracking_code)}/attachments", headers=staff_headers(), timeout=5)
     assert listed.status_code == 200, listed.text
     return [item["filename"] for item in listed.json()]
+
+
+def answer_through_followup(hub, case_id: str, final: str) -> None:
+    """The unit responds and its manager approves the final answer, through followup's API."""
+    work = f"{hub.url('followup')}/api/v1/cases/{case_id}"
+
+    @retry(stop=stop_after_delay(20), wait=wait_fixed(0.2), retry=retry_if_exception_type(AssertionError), reraise=True)
+    def respond() -> None:  # followup learns of the referral from the bus
+        response = httpx.post(f"{work}/response", headers=bearer(Role.unit_responder, REY_OFFICE, subject="responder-1"),
+                              json={"text": "پرونده مستمری بررسی و پرداخت معوقات دستور داده شد.", "attachments": []}, timeout=5)
+        assert response.status_code == 201, response.text
+
+    respond()
+    approval = httpx.post(f"{work}/approval", headers=bearer(Role.office_manager, REY_OFFICE, subject="manager-1"), timeout=5,
+                          json={"decision": "approve", "answer_fa": final, "outcome": "upheld", "legal_grounds": "قانون تأمین اجتماعی"})
+    assert approval.status_code == 201, approval.text
 
 
 def test_a_complaint_with_an_attachment_gets_a_receipt_and_is_followed_to_its_referral_and_deadline(page, portal_hub) -> None:
@@ -144,6 +166,32 @@ def test_a_complaint_with_an_attachment_gets_a_receipt_and_is_followed_to_its_re
     assert PERSIAN_DATE.search(page.locator(".timeline").inner_text())
     assert national_id not in page.url and ascii_code not in page.url
     check_page(page)
+
+
+def test_the_citizen_sees_the_final_answer_rates_the_handling_and_reopens_the_case_with_an_objection(page, portal_hub) -> None:
+    page.goto("/file")
+    national_id = random_national_id()
+    fill_complaint(page, national_id)
+    submit_filing(page)
+    tracking_code = receipt_code(page, "کد رهگیری")
+    final = "مستمری معوق شما تا پایان ماه پرداخت می‌شود."
+    answer_through_followup(portal_hub, case_id_of(portal_hub, tracking_code.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))), final)
+
+    follow(page, tracking_code, "۰۹۱۲۱۲۳۴۵۶۷", proof_kind="شماره تلفن", expected=final)
+    expect(page.locator("#status")).to_have_text("پاسخ داده‌شده")
+    check_page(page)
+    page.get_by_role("group", name="رسیدگی به پرونده را چگونه ارزیابی می‌کنید؟").get_by_label("۴", exact=True).check()
+    page.get_by_role("button", name="ثبت ارزیابی").click()
+    expect(page.get_by_role("status")).to_have_text("ارزیابی شما ثبت شد. سپاسگزاریم.")
+
+    page.get_by_role("button", name="اعتراض و بازگشایی پرونده").click()  # no objection written
+    expect(field(page, "اعتراض من به پاسخ")).to_contain_text("اعتراض خود را دست‌کم در ۲۰ حرف بنویسید.")
+    page.get_by_label("اعتراض من به پاسخ").fill("مبلغ پرداخت‌شده کمتر از حکم است و معوقات دو ماه دیگر هم مانده است.")
+    page.get_by_role("button", name="اعتراض و بازگشایی پرونده").click()
+    expect(page.get_by_role("status")).to_contain_text("اعتراض شما ثبت شد")
+    expect(page.locator("#status")).to_have_text("بازگشایی‌شده")
+    expect(page.locator(".timeline")).to_contain_text("بازگشایی شد")
+    assert national_id not in page.url
 
 
 def test_an_anonymous_report_shows_its_access_code_once_and_is_followed_with_it(page) -> None:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 
 from hub_shared.calendar import WorkingCalendar
 from hub_web.forms import FieldErrors, ascii_code, intake_refusal
+from hub_web.i18n import language, pick
 from hub_web.persian import now_utc, parse_moment
 from hub_web.portal import Portal
 from hub_web.upstream import Unavailable
@@ -21,17 +22,17 @@ def router(portal: Portal, calendar: WorkingCalendar) -> APIRouter:
     def form_page(request: Request, values: dict, errors: FieldErrors | None = None, status: int = 200, **extra):
         return portal.render(request, "follow.html", status=status, values=values, errors=errors.messages if errors else {}, **extra)
 
-    def case_page(request: Request, case: dict, proof: dict, errors: FieldErrors | None = None, status: int = 200):
+    def case_page(request: Request, case: dict, proof: dict, errors: FieldErrors | None = None, status: int = 200, notice: str = ""):
         return portal.render(request, "case.html", status=status, case=case, proof=proof, errors=errors.messages if errors else {},
-                             working_days_left=_working_days_left(calendar, case.get("deadline_at")))
+                             working_days_left=_working_days_left(calendar, case.get("deadline_at")), notice=notice)
 
-    async def tracked(request: Request, form, proof: dict, refusal=None):
+    async def tracked(request: Request, form, proof: dict, refusal=None, notice: str = ""):
         """The case page for this proof (with the reason `refusal` gave, if any), or the form again with the reason."""
         answer = await portal.upstream.post_intake("/api/v1/cases/track", proof)
         if answer.status != 200:
             return _refusal(request, form, answer)
         if refusal is None:
-            return case_page(request, answer.body, proof)
+            return case_page(request, answer.body, proof, notice=notice)
         errors = portal.errors(request)
         intake_refusal(refusal.body, errors, FORM_FIELDS)
         return case_page(request, answer.body, proof, errors, status=refusal.status)
@@ -77,7 +78,9 @@ def router(portal: Portal, calendar: WorkingCalendar) -> APIRouter:
             return form_page(request, _values(form), errors, status=422)
         try:
             answer = await portal.upstream.post_intake(f"/api/v1/cases/track/{action}", proof | extra)
-            return await tracked(request, form, proof, refusal=None if answer.status == 202 else answer)
+            if answer.status != 202:
+                return await tracked(request, form, proof, refusal=answer)
+            return await tracked(request, form, proof, notice=pick((answer.body["message_fa"], answer.body["message_en"]), language(request)))
         except Unavailable:
             return portal.render(request, "problem.html", status=503, problem="unavailable")
 
