@@ -23,6 +23,7 @@ from hub_web.security import security_headers
 from hub_web.settings import WebSettings
 
 STATIC = Path(__file__).with_name("static")
+SERVED_ASSETS = {"vazirmatn"}  # axe-core is for the browser tests only
 
 
 def create_app(hub: HubSettings, settings: WebSettings) -> FastAPI:
@@ -58,7 +59,7 @@ def main() -> None:
         hub, settings = HubSettings(service_name="web"), WebSettings()
     except ValueError as exc:
         raise SystemExit(f"invalid settings for web:\n{exc}") from None
-    if missing := missing_assets():
+    if missing := missing_assets(SERVED_ASSETS):
         raise SystemExit(f"web: {', '.join(missing)} missing; run ./hub (it fetches them from the npm registry) "
                          "or python -m hub_web.assets")
     setup_logging("web", hub.log_level)
