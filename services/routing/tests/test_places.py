@@ -26,3 +26,11 @@ async def test_anyone_reads_the_agencies_and_every_province_with_its_counties(cl
     assert "کاشان" in [county["name_fa"] for county in isfahan["counties"]]
     tehran = next(province for province in places["provinces"] if province["code"] == "tehran")
     assert "kashan" not in [county["code"] for county in tehran["counties"]]
+
+
+async def test_anyone_reads_a_units_name_and_an_unknown_unit_is_a_404(client) -> None:
+    found = await client.get("/api/v1/org/places/units/labour/fars/marvdasht/performance-office")
+    assert found.status_code == 200, found.text
+    assert found.json()["id"] == "labour/fars/marvdasht/performance-office" and "مرودشت" in found.json()["name_fa"]
+    missing = await client.get("/api/v1/org/places/units/labour/fars/nowhere")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_unit"
