@@ -166,6 +166,8 @@ def test_a_complaint_with_an_attachment_gets_a_receipt_and_is_followed_to_its_re
     assert PERSIAN_DATE.search(page.locator(".timeline").inner_text())
     assert national_id not in page.url and ascii_code not in page.url
     check_page(page)
+    portal_log = (portal_hub.data_dir / "logs" / "web.log").read_text(encoding="utf-8")
+    assert national_id not in portal_log and ascii_code not in portal_log
 
 
 def test_the_citizen_sees_the_final_answer_rates_the_handling_and_reopens_the_case_with_an_objection(page, portal_hub) -> None:
@@ -264,9 +266,14 @@ def test_visit_ratings_reach_the_units_satisfaction_in_reporting(page, portal_hu
         expect(page.get_by_role("heading", level=1)).to_have_text("نظر شما بدون نام ثبت شد. سپاسگزاریم.")
     check_page(page)
     page.goto(f"/r/{RATED_UNIT}")
+    expect(page.locator("#unit-name")).to_contain_text("مرودشت")
     check_page(page)
+    page.goto("/r/labour/fars/no-such-unit")
+    expect(page.get_by_role("heading", level=1)).to_have_text("این واحد پیدا نشد")
     group = satisfaction_of(portal_hub, "labour/fars", "labour/fars/marvdasht", ratings=5)
     assert group["average"] == 4.0
+    portal_log = (portal_hub.data_dir / "logs" / "web.log").read_text(encoding="utf-8")
+    assert "feedback" not in portal_log and RATED_UNIT not in portal_log  # no line dates a visit
 
 
 @retry(stop=stop_after_delay(20), wait=wait_fixed(0.3), retry=retry_if_exception_type(AssertionError), reraise=True)

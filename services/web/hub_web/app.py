@@ -1,6 +1,7 @@
 """Portal wiring: settings, the services' client, the pages, the static files (the font is fetched from the
 npm registry at install time, `hub_web.assets`), the security headers. No database, no broker."""
 
+import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,6 +64,7 @@ def main() -> None:
         raise SystemExit(f"web: {', '.join(missing)} missing; run ./hub (it fetches them from the npm registry) "
                          "or python -m hub_web.assets")
     setup_logging("web", hub.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per call would date each visit's rating
     server = QuietServer(uvicorn.Config(create_app(hub, settings), host=hub.http_host, port=hub.http_port, loop="uvloop",
                                         http="httptools", log_config=None, access_log=False))
     server.run()

@@ -30,6 +30,7 @@ class Upstream:
         self.routing = httpx.AsyncClient(base_url=settings.routing_url, timeout=timeout)
         self._places: tuple[float, dict] | None = None
         self._policy: dict | None = None
+        self._unit_names: dict[str, str] = {}
 
     async def close(self) -> None:
         await self.intake.aclose()
@@ -50,6 +51,19 @@ class Upstream:
         if self._policy is None:
             self._policy = (await self._call(self.intake, "GET", "/api/v1/attachments/policy")).body
         return self._policy
+
+    async def unit_name(self, unit_id: str) -> str | None:
+        """The unit's Persian name (routing), None when the tree has no such unit. Names found are kept for the
+        process (only those: a stream of made-up ids must not grow the cache)."""
+        if unit_id in self._unit_names:
+            return self._unit_names[unit_id]
+        answer = await self._call(self.routing, "GET", f"/api/v1/org/places/units/{unit_id}")
+        if answer.status in (404, 422):
+            return None
+        if answer.status != 200:
+            raise Unavailable(unit_id)
+        self._unit_names[unit_id] = answer.body["name_fa"]
+        return answer.body["name_fa"]
 
     async def serving(self, client: httpx.AsyncClient) -> str:
         try:

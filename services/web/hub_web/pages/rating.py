@@ -14,9 +14,18 @@ from hub_web.upstream import Unavailable
 def router(portal: Portal) -> APIRouter:
     api = APIRouter()
 
+    async def rating_page(request: Request, unit_id: str, values: dict, errors: dict, status: int = 200):
+        try:
+            name = await portal.upstream.unit_name(unit_id)
+        except Unavailable:
+            return portal.render(request, "problem.html", status=503, problem="unavailable")
+        if name is None:
+            return portal.render(request, "problem.html", status=404, problem="unknown_unit")
+        return portal.render(request, "rate.html", status=status, unit_id=unit_id, unit_name=name, values=values, errors=errors)
+
     @api.get("/r/{unit_id:path}")
     async def rating_form(request: Request, unit_id: str):
-        return portal.render(request, "rate.html", unit_id=unit_id, values={}, errors={})
+        return await rating_page(request, unit_id, {}, {})
 
     @api.post("/r/{unit_id:path}")
     async def rate_visit(request: Request, unit_id: str):
@@ -27,7 +36,7 @@ def router(portal: Portal) -> APIRouter:
         score, aspects = _score(form.get("score")), {name: _score(form.get(name)) for name in ASPECTS}
         if score is None:
             errors.add("score")
-            return portal.render(request, "rate.html", status=422, unit_id=unit_id, values=dict(form), errors=errors.messages)
+            return await rating_page(request, unit_id, dict(form), errors.messages, status=422)
         body = {"unit_id": unit_id, "score": score, "aspects": {name: value for name, value in aspects.items() if value}}
         try:
             answer = await portal.upstream.post_intake("/api/v1/feedback", body)
@@ -35,8 +44,8 @@ def router(portal: Portal) -> APIRouter:
             return portal.render(request, "problem.html", status=503, problem="unavailable")
         if answer.status != 202:
             intake_refusal(answer.body, errors, {"score"})
-            return portal.render(request, "rate.html", status=answer.status, unit_id=unit_id, values=dict(form), errors=errors.messages)
-        return portal.render(request, "rated.html", unit_id=unit_id)
+            return await rating_page(request, unit_id, dict(form), errors.messages, status=answer.status)
+        return portal.render(request, "rated.html")
 
     return api
 
