@@ -19,6 +19,7 @@ from hub_cli.dlq_commands import dlq_app, replay_letters
 from hub_cli.holds import holds_app
 from hub_cli.outbox import outbox_app
 from hub_cli.reconcile import reconcile_command
+from hub_cli.screenshots import screenshots
 from hub_cli.trace import trace
 from hub_shared.access import Role, Scope
 
@@ -312,6 +313,7 @@ def token_create(
     print(mint(AuthSettings(), found.subject, found.role, found.unit, minutes=minutes or None, scopes=found.scopes or None))
 
 
+app.command("screenshots")(screenshots)
 app.command("dlq-replay")(replay_letters)  # the name operators know; `hub dlq replay` is the same command
 
 

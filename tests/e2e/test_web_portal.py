@@ -4,6 +4,8 @@ reaches reporting, errors in Persian beside their fields, all of it also with Ja
 finding no serious or critical accessibility problem on any page."""
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +31,7 @@ REY_OFFICE = "labour/tehran/rey/performance-office"  # where a labour complaint 
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def browser(portal_hub) -> Iterator[Browser]:  # after the hub: its start-up runs an event loop, which Playwright's would refuse
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `./hub test` installs Debian's chromium (apt-get install chromium); "
                     "install it, or run the tests through ./hub")
@@ -228,6 +230,13 @@ def test_errors_are_shown_in_persian_beside_their_fields_and_the_answers_are_kep
     expect(page.get_by_label("نام و نام خانوادگی")).to_have_value("زهرا احمدی")
     check_page(page)
 
+    fill_complaint(page, random_national_id())
+    page.get_by_label("پیوست‌ها (نامه‌ها و مدارک اسکن‌شده)").set_input_files(
+        {"name": "نامه.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00 not a pdf at all"})
+    submit_filing(page)
+    expect(field(page, "پیوست‌ها (نامه‌ها و مدارک اسکن‌شده)")).to_contain_text(
+        "فایل «نامه.pdf» پذیرفته نشد: فقط PDF، JPEG، PNG یا TIFF تا ۴ مگابایت.")
+
     fill_complaint(page, random_national_id(), **{"شماره تلفن همراه": "۱۲۳۴۵۶۷۸"})  # intake's rule, in intake's words
     submit_filing(page)
     expect(field(page, "شماره تلفن همراه")).to_contain_text("شماره تلفن باید ۱۱ رقم و با صفر آغاز شود")
@@ -302,3 +311,15 @@ def test_a_form_posted_from_elsewhere_is_refused(portal_hub) -> None:
     response = httpx.post(f"{portal_hub.url('web')}/follow", data={"tracking_code": "12345678901", "proof": "0084575948"})
     assert response.status_code == 403 and "فرم منقضی شده است" in response.text
     assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_hub_screenshots_saves_every_page_at_a_phones_and_a_laptops_width(portal_hub, tmp_path) -> None:
+    hub_command = Path(sys.executable).with_name("hub")
+    done = subprocess.run([str(hub_command), "screenshots", "--url", portal_hub.url("web"), "--out", str(tmp_path), "--sample-case"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    pages = ("home", "file", "follow", "rate", "file-errors", "receipt", "case")
+    for size, width in (("phone", 390), ("laptop", 1366)):
+        for name in pages:
+            header = (tmp_path / f"{name}-{size}.png").read_bytes()[:24]
+            assert header[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(header[16:20], "big") == width, (name, size)

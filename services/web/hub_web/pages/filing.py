@@ -35,6 +35,8 @@ def router(portal: Portal) -> APIRouter:
 
     @api.post("/file")
     async def file_case(request: Request):
+        if _declared_size(request) > portal.settings.max_upload_bytes:
+            return portal.render(request, "problem.html", status=413, problem="too_large")
         form = await request.form(max_files=20, max_part_size=1024 * 1024)
         if refused := await portal.forged(request, form):
             return refused
@@ -87,6 +89,11 @@ async def _upload(portal: Portal, case: dict, values: dict, files: list[tuple[st
             log.warning("an attachment of case %s was refused: %s", case.get("case_number"), answer.body.get("error", {}).get("code"))
             refused.append(name)
     return refused
+
+
+def _declared_size(request: Request) -> int:
+    length = request.headers.get("content-length", "0")
+    return int(length) if length.isdigit() else 0
 
 
 def _too_many(policy: dict, lang: str) -> str:
