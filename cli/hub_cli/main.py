@@ -36,6 +36,10 @@ def _console():
     return Console()
 
 
+# intake counts the portal's citizens by the address the portal names (X-Forwarded-For), only from this machine
+PORTAL_TRUST = {"HUB_INTAKE_TRUSTED_PROXIES": "127.0.0.1/32"}
+
+
 def service_env(name: str, template: str) -> dict[str, str]:
     if not template:
         return {}
@@ -84,7 +88,8 @@ def up(
         console.print(f"broker {bootstrap} ({'external' if external else 'embedded tansu'}); topics created: {created or 'none needed'}")
         links = gateway_links({remote: f"http://127.0.0.1:{spec.port}" for remote, spec in simulators.items()})
         for spec in SERVICES:
-            stack.start_service(spec, extra_env=service_env(spec.name, database_url_template) | (links if spec.name == "samad-gateway" else {}))
+            stack.start_service(spec, extra_env=service_env(spec.name, database_url_template) | (links if spec.name == "samad-gateway" else {})
+                                | (PORTAL_TRUST if spec.name == "intake" else {}))
         for spec in extra:
             stack.start_service(spec, extra_env=stack.service_env[spec.service_name])
         stack.start_web()

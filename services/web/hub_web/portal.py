@@ -39,6 +39,10 @@ class Portal:
         self.guard.attach(response, token)
         return response
 
+    async def intake(self, request: Request, path: str, body: dict):
+        """POST `body` to intake on behalf of the citizen who sent `request`."""
+        return await self.upstream.post_intake(path, body, client_ip(request))
+
     def errors(self, request: Request) -> FieldErrors:
         return FieldErrors(language(request))
 

@@ -36,8 +36,10 @@ class Upstream:
         await self.intake.aclose()
         await self.routing.aclose()
 
-    async def post_intake(self, path: str, body: dict) -> Answer:
-        return await self._call(self.intake, "POST", path, body)
+    async def post_intake(self, path: str, body: dict, citizen_address: str) -> Answer:
+        """A citizen's request to intake, naming the citizen's address so intake's per-address limits count the
+        citizen, not the portal (intake trusts the header only from the addresses in HUB_INTAKE_TRUSTED_PROXIES)."""
+        return await self._call(self.intake, "POST", path, body, headers={"X-Forwarded-For": citizen_address})
 
     async def places(self) -> dict:
         """Agencies, provinces and their counties (routing), kept a few minutes."""
@@ -72,9 +74,10 @@ class Upstream:
             return f"failed: {type(error).__name__}"
         return "ok" if answer.status_code == 200 else f"failed: HTTP {answer.status_code}"
 
-    async def _call(self, client: httpx.AsyncClient, method: str, path: str, body: dict | None = None) -> Answer:
+    async def _call(self, client: httpx.AsyncClient, method: str, path: str, body: dict | None = None,
+                    headers: dict[str, str] | None = None) -> Answer:
         try:
-            response = await client.request(method, path, json=body)
+            response = await client.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as error:  # never the body: it may hold a citizen's personal data
             log.warning("%s %s%s failed: %s", method, client.base_url, path, type(error).__name__)
             raise Unavailable(path) from None

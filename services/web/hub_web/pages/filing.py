@@ -46,13 +46,13 @@ def router(portal: Portal) -> APIRouter:
             files = await _attachments(form, await portal.upstream.attachment_policy(), errors)
             if errors:
                 return await form_page(request, values, errors, status=422)
-            answer = await portal.upstream.post_intake("/api/v1/cases", case_payload(values))
+            answer = await portal.intake(request, "/api/v1/cases", case_payload(values))
             if answer.status == 422:
                 intake_refusal(answer.body, errors, FORM_FIELDS)
                 return await form_page(request, values, errors, status=422)
             if answer.status not in (200, 201):
                 return portal.render(request, "problem.html", status=answer.status, problem="refused", body=answer.body)
-            refused_files = await _upload(portal, answer.body, values, files)
+            refused_files = await _upload(portal, request, answer.body, values, files)
         except Unavailable:
             return portal.render(request, "problem.html", status=503, problem="unavailable")
         return portal.render(request, "receipt.html", status=201, case=answer.body, refused_files=refused_files,
@@ -77,12 +77,12 @@ async def _attachments(form, policy: dict, errors: FieldErrors) -> list[tuple[st
     return files
 
 
-async def _upload(portal: Portal, case: dict, values: dict, files: list[tuple[str, str, bytes]]) -> list[str]:
+async def _upload(portal: Portal, request: Request, case: dict, values: dict, files: list[tuple[str, str, bytes]]) -> list[str]:
     """Each file to intake under the new case; the names intake refused (shown on the receipt)."""
     proof = {"access_code": case["access_code"]} if case.get("access_code") else {"national_id": case_payload(values)["national_id"]}
     refused = []
     for name, media_type, content in files:
-        answer = await portal.upstream.post_intake("/api/v1/cases/track/attachments", {
+        answer = await portal.intake(request, "/api/v1/cases/track/attachments", {
             "tracking_code": case["tracking_code"], **proof, "filename": name, "media_type": media_type,
             "content_base64": base64.b64encode(content).decode()})
         if answer.status != 201:

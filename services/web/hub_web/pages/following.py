@@ -28,7 +28,7 @@ def router(portal: Portal, calendar: WorkingCalendar) -> APIRouter:
 
     async def tracked(request: Request, form, proof: dict, refusal=None, notice: str = ""):
         """The case page for this proof (with the reason `refusal` gave, if any), or the form again with the reason."""
-        answer = await portal.upstream.post_intake("/api/v1/cases/track", proof)
+        answer = await portal.intake(request, "/api/v1/cases/track", proof)
         if answer.status != 200:
             return _refusal(request, form, answer)
         if refusal is None:
@@ -77,7 +77,7 @@ def router(portal: Portal, calendar: WorkingCalendar) -> APIRouter:
         if errors or extra is None:
             return form_page(request, _values(form), errors, status=422)
         try:
-            answer = await portal.upstream.post_intake(f"/api/v1/cases/track/{action}", proof | extra)
+            answer = await portal.intake(request, f"/api/v1/cases/track/{action}", proof | extra)
             if answer.status != 202:
                 return await tracked(request, form, proof, refusal=answer)
             return await tracked(request, form, proof, notice=pick((answer.body["message_fa"], answer.body["message_en"]), language(request)))

@@ -39,7 +39,7 @@ def router(portal: Portal) -> APIRouter:
             return await rating_page(request, unit_id, dict(form), errors.messages, status=422)
         body = {"unit_id": unit_id, "score": score, "aspects": {name: value for name, value in aspects.items() if value}}
         try:
-            answer = await portal.upstream.post_intake("/api/v1/feedback", body)
+            answer = await portal.intake(request, "/api/v1/feedback", body)
         except Unavailable:
             return portal.render(request, "problem.html", status=503, problem="unavailable")
         if answer.status != 202:
