@@ -20,6 +20,7 @@ from hub_cli.holds import holds_app
 from hub_cli.outbox import outbox_app
 from hub_cli.reconcile import reconcile_command
 from hub_cli.screenshots import screenshots
+from hub_cli.unit_qr import unit_app
 from hub_cli.trace import trace
 from hub_shared.access import Role, Scope
 
@@ -319,6 +320,7 @@ def token_create(
 
 
 app.command("screenshots")(screenshots)
+app.add_typer(unit_app, name="unit")
 app.command("dlq-replay")(replay_letters)  # the name operators know; `hub dlq replay` is the same command
 
 

@@ -323,3 +323,19 @@ def test_hub_screenshots_saves_every_page_at_a_phones_and_a_laptops_width(portal
         for name in pages:
             header = (tmp_path / f"{name}-{size}.png").read_bytes()[:24]
             assert header[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(header[16:20], "big") == width, (name, size)
+
+
+def test_hub_unit_qr_writes_the_rating_links_code_for_a_unit_of_the_tree_and_refuses_any_other(portal_hub, tmp_path) -> None:
+    hub_command = str(Path(sys.executable).with_name("hub"))
+    common = ["--portal-url", portal_hub.url("web"), "--routing-url", portal_hub.url("routing"), "--out", str(tmp_path)]
+    done = subprocess.run([hub_command, "unit", "qr", RATED_UNIT, *common], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    link = f"{portal_hub.url('web')}/r/{RATED_UNIT}"
+    assert link in done.stdout.splitlines()
+    stem = tmp_path / RATED_UNIT.replace("/", "_")
+    assert stem.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in stem.with_suffix(".svg").read_text(encoding="utf-8")
+    assert "مرودشت" in httpx.get(link, timeout=5).text  # the link on the poster opens the unit's rating page
+    refused = subprocess.run([hub_command, "unit", "qr", "labour/fars/nowhere", *common], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "not a unit of the organisation tree" in refused.stderr
+    assert not (tmp_path / "labour_fars_nowhere.png").exists()
