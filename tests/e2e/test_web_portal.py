@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "services/web/tests/vendor/axe.min.js"
 PDF = b"%PDF-1.7\n" + "نامه اداره کار".encode() + b"\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 PERSIAN_DATE = re.compile(r"[۰-۹]{1,2} (فروردین|اردیبهشت|خرداد|تیر|مرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند) ۱۴[۰-۹]{2}، ساعت [۰-۹]{2}:[۰-۹]{2}")
 TO_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 RATED_UNIT = "labour/fars/marvdasht/performance-office"
@@ -178,8 +179,9 @@ def test_the_citizen_sees_the_final_answer_rates_the_handling_and_reopens_the_ca
     fill_complaint(page, national_id)
     submit_filing(page)
     tracking_code = receipt_code(page, "کد رهگیری")
+    ascii_code = tracking_code.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))
     final = "مستمری معوق شما تا پایان ماه پرداخت می‌شود."
-    answer_through_followup(portal_hub, case_id_of(portal_hub, tracking_code.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))), final)
+    answer_through_followup(portal_hub, case_id_of(portal_hub, ascii_code), final)
 
     follow(page, tracking_code, "۰۹۱۲۱۲۳۴۵۶۷", proof_kind="شماره تلفن", expected=final)
     expect(page.locator("#status")).to_have_text("پاسخ داده‌شده")
@@ -191,11 +193,14 @@ def test_the_citizen_sees_the_final_answer_rates_the_handling_and_reopens_the_ca
     page.get_by_role("button", name="اعتراض و بازگشایی پرونده").click()  # no objection written
     expect(field(page, "اعتراض من به پاسخ")).to_contain_text("اعتراض خود را دست‌کم در ۲۰ حرف بنویسید.")
     page.get_by_label("اعتراض من به پاسخ").fill("مبلغ پرداخت‌شده کمتر از حکم است و معوقات دو ماه دیگر هم مانده است.")
+    page.get_by_label("مدارک تازه (اختیاری)").set_input_files({"name": "فیش.png", "mimeType": "image/png", "buffer": PNG})
     page.get_by_role("button", name="اعتراض و بازگشایی پرونده").click()
     expect(page.get_by_role("status")).to_contain_text("اعتراض شما ثبت شد")
+    expect(page.get_by_role("status")).not_to_contain_text("پذیرفته نشد")
     expect(page.locator("#status")).to_have_text("بازگشایی‌شده")
     expect(page.locator(".timeline")).to_contain_text("بازگشایی شد")
     assert national_id not in page.url
+    assert attachments_of(portal_hub, ascii_code) == ["فیش.png"]  # the new document reached the case
 
 
 def test_an_anonymous_report_shows_its_access_code_once_and_is_followed_with_it(page) -> None:

@@ -1,11 +1,12 @@
 """Follow a case: the tracking code with the national ID, the phone or (anonymous reports) the access code,
 always POSTed, so none of them reaches a URL or an access log. The answer page is rendered from that POST;
-once there is a final answer it offers accepting it, objecting to it (the case is reopened) and rating
-how it was handled, each a POST carrying the same proof."""
+once there is a final answer it offers accepting it, objecting to it with new documents (the case is reopened)
+and rating how it was handled, each a POST carrying the same proof."""
 
 from fastapi import APIRouter, Request
 
 from hub_shared.calendar import WorkingCalendar
+from hub_web.attachments import chosen_files, upload
 from hub_web.forms import FieldErrors, ascii_code, intake_refusal
 from hub_web.i18n import language, pick
 from hub_web.persian import now_utc, parse_moment
@@ -13,7 +14,7 @@ from hub_web.portal import Portal
 from hub_web.upstream import Unavailable
 
 PROOFS = ("national_id", "phone", "access_code")
-FORM_FIELDS = {"tracking_code", "proof", "objection", "score"}
+FORM_FIELDS = {"tracking_code", "proof", "objection", "score", "attachments"}
 
 
 def router(portal: Portal, calendar: WorkingCalendar) -> APIRouter:
@@ -22,20 +23,23 @@ def router(portal: Portal, calendar: WorkingCalendar) -> APIRouter:
     def form_page(request: Request, values: dict, errors: FieldErrors | None = None, status: int = 200, **extra):
         return portal.render(request, "follow.html", status=status, values=values, errors=errors.messages if errors else {}, **extra)
 
-    def case_page(request: Request, case: dict, proof: dict, errors: FieldErrors | None = None, status: int = 200, notice: str = ""):
+    async def case_page(request: Request, case: dict, proof: dict, errors: FieldErrors | None = None, status: int = 200, notice: str = ""):
         return portal.render(request, "case.html", status=status, case=case, proof=proof, errors=errors.messages if errors else {},
-                             working_days_left=_working_days_left(calendar, case.get("deadline_at")), notice=notice)
+                             working_days_left=_working_days_left(calendar, case.get("deadline_at")), notice=notice,
+                             policy=await portal.upstream.attachment_policy())
 
-    async def tracked(request: Request, form, proof: dict, refusal=None, notice: str = ""):
-        """The case page for this proof (with the reason `refusal` gave, if any), or the form again with the reason."""
+    async def tracked(request: Request, form, proof: dict, refusal=None, notice: str = "", errors: FieldErrors | None = None):
+        """The case page for this proof (with the reason `refusal` gave, or `errors`, if any), or the form again with
+        the reason."""
         answer = await portal.intake(request, "/api/v1/cases/track", proof)
         if answer.status != 200:
             return _refusal(request, form, answer)
-        if refusal is None:
-            return case_page(request, answer.body, proof, notice=notice)
-        errors = portal.errors(request)
-        intake_refusal(refusal.body, errors, FORM_FIELDS)
-        return case_page(request, answer.body, proof, errors, status=refusal.status)
+        if refusal is not None:
+            errors = portal.errors(request)
+            intake_refusal(refusal.body, errors, FORM_FIELDS)
+        if errors:
+            return await case_page(request, answer.body, proof, errors, status=refusal.status if refusal else 422)
+        return await case_page(request, answer.body, proof, notice=notice)
 
     def _refusal(request: Request, form, answer):
         errors = portal.errors(request)
@@ -77,10 +81,16 @@ def router(portal: Portal, calendar: WorkingCalendar) -> APIRouter:
         if errors or extra is None:
             return form_page(request, _values(form), errors, status=422)
         try:
+            files = await chosen_files(form, await portal.upstream.attachment_policy(), errors) if action == "reopen" else []
+            if errors:
+                return await tracked(request, form, proof, errors=errors)
             answer = await portal.intake(request, f"/api/v1/cases/track/{action}", proof | extra)
             if answer.status != 202:
                 return await tracked(request, form, proof, refusal=answer)
-            return await tracked(request, form, proof, notice=pick((answer.body["message_fa"], answer.body["message_en"]), language(request)))
+            notice = pick((answer.body["message_fa"], answer.body["message_en"]), language(request))
+            if refused_files := await upload(portal, request, proof, files):
+                notice += " " + pick(("این پیوست‌ها پذیرفته نشد:", "These files were refused:"), language(request)) + " " + "، ".join(refused_files)
+            return await tracked(request, form, proof, notice=notice)
         except Unavailable:
             return portal.render(request, "problem.html", status=503, problem="unavailable")
 
