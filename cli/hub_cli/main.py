@@ -19,6 +19,8 @@ from hub_cli.dlq_commands import dlq_app, replay_letters
 from hub_cli.holds import holds_app
 from hub_cli.outbox import outbox_app
 from hub_cli.reconcile import reconcile_command
+from hub_cli.screenshots import screenshots
+from hub_cli.unit_qr import unit_app
 from hub_cli.trace import trace
 from hub_shared.access import Role, Scope
 
@@ -33,6 +35,10 @@ def _console():
     from rich.console import Console
 
     return Console()
+
+
+# intake counts the portal's citizens by the address the portal names (X-Forwarded-For), only from this machine
+PORTAL_TRUST = {"HUB_INTAKE_TRUSTED_PROXIES": "127.0.0.1/32"}
 
 
 def service_env(name: str, template: str) -> dict[str, str]:
@@ -54,8 +60,9 @@ def up(
     replicas: list[str] = typer.Option([], help="SERVICE=N: run N processes of a service sharing its groups and "
                                                  "database (PostgreSQL only), ports +100 each; repeatable"),
 ) -> None:
-    """Start the broker, the five services and the remote simulators (HUB_SIMULATORS=off: none); stop them all with Ctrl-C."""
-    from hub_cli.stack import SERVICES, SIMULATORS, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled
+    """Start the broker, the five services, the citizen's portal and the remote simulators (HUB_SIMULATORS=off: none); stop
+    them all with Ctrl-C."""
+    from hub_cli.stack import SERVICES, SIMULATORS, WEB, Stack, ensure_topics, gateway_links, simulator_env, simulators_enabled
 
     console = _console()
     data_dir = data_dir.resolve()
@@ -64,7 +71,7 @@ def up(
     bootstrap = external or f"127.0.0.1:{broker_port}"
     simulators = SIMULATORS if simulators_enabled() else {}
     extra = _replicas(replicas, database_url_template)
-    busy = [port for port in [spec.port for spec in (*SERVICES, *extra, *simulators.values())] + ([] if external else [broker_port])
+    busy = [port for port in [spec.port for spec in (*SERVICES, WEB, *extra, *simulators.values())] + ([] if external else [broker_port])
             if _in_use(port)]
     if busy:
         console.print(f"[red]ports {busy} are in use: is another hub running? Stop it first (or free the ports).[/]")
@@ -82,9 +89,11 @@ def up(
         console.print(f"broker {bootstrap} ({'external' if external else 'embedded tansu'}); topics created: {created or 'none needed'}")
         links = gateway_links({remote: f"http://127.0.0.1:{spec.port}" for remote, spec in simulators.items()})
         for spec in SERVICES:
-            stack.start_service(spec, extra_env=service_env(spec.name, database_url_template) | (links if spec.name == "samad-gateway" else {}))
+            stack.start_service(spec, extra_env=service_env(spec.name, database_url_template) | (links if spec.name == "samad-gateway" else {})
+                                | (PORTAL_TRUST if spec.name == "intake" else {}))
         for spec in extra:
             stack.start_service(spec, extra_env=stack.service_env[spec.service_name])
+        stack.start_web()
         gateway = next(spec for spec in SERVICES if spec.name == "samad-gateway")
         for remote, spec in simulators.items():
             stack.start_service(spec, extra_env=simulator_env(remote, f"http://127.0.0.1:{gateway.port}"))
@@ -202,8 +211,10 @@ def _print_table(stack: "Stack", bootstrap: str) -> None:
         if spec.name not in stack.ports:
             continue
         url = stack.url(spec.name)
-        table.add_row(spec.name, url, f"{url}/docs", f"{url}/asyncapi.json", str(stack.data_dir / "logs" / f"{spec.name}.log"))
+        api = ("", "") if spec.name == "web" else (f"{url}/docs", f"{url}/asyncapi.json")
+        table.add_row(spec.name, url, *api, str(stack.data_dir / "logs" / f"{spec.name}.log"))
     console.print(table)
+    console.print(f"the citizen's portal: {stack.url('web')}")
     console.print(f"traces: {stack.data_dir / 'traces'}/<service>.jsonl (set OTEL_EXPORTER_OTLP_ENDPOINT to export over OTLP)")
 
 
@@ -308,6 +319,8 @@ def token_create(
     print(mint(AuthSettings(), found.subject, found.role, found.unit, minutes=minutes or None, scopes=found.scopes or None))
 
 
+app.command("screenshots")(screenshots)
+app.add_typer(unit_app, name="unit")
 app.command("dlq-replay")(replay_letters)  # the name operators know; `hub dlq replay` is the same command
 
 

@@ -1,4 +1,4 @@
-"""Starting the hub as processes: the embedded broker, the five services and (unless
+"""Starting the hub as processes: the embedded broker, the five services, the citizen's portal and (unless
 `HUB_SIMULATORS=off`) the SAMAD and inspection-organization simulators the gateway talks to.
 
 Used by `hub up`, by the end-to-end tests and by the benchmark, so all three run the same thing.
@@ -40,6 +40,8 @@ SERVICES = (
     ServiceSpec("reporting", "hub_reporting", 8004),
     ServiceSpec("samad-gateway", "hub_gateway", 8005),
 )
+# The citizen's portal: no database, no broker; it talks to intake and routing over HTTP.
+WEB = ServiceSpec("web", "hub_web", 8000)
 # Stand-ins for the remotes, keyed by the remote each plays (hub_gateway.simulator).
 SIMULATORS = {
     "samad": ServiceSpec("samad-simulator", "hub_gateway.simulator", 8011),
@@ -123,6 +125,11 @@ class Stack:
         self.processes[spec.name] = process
         self.ports[spec.name] = port
         return process
+
+    def start_web(self, port: int | None = None) -> subprocess.Popen:
+        """The portal, pointed at this stack's intake and routing (start them first)."""
+        return self.start_service(WEB, port=port, extra_env={"HUB_WEB_INTAKE_URL": self.url("intake"),
+                                                             "HUB_WEB_ROUTING_URL": self.url("routing")})
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"

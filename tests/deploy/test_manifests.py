@@ -23,7 +23,8 @@ SERVICES = {  # compose service / k8s suffix -> (import package, port)
     "reporting": ("hub_reporting", 8004),
     "samad-gateway": ("hub_gateway", 8005),
 }
-COUNT_WORKING_DAYS = {"routing", "followup", "reporting"}  # the services that read hub_shared.calendar's settings
+PORTAL = {"web": ("hub_web", 8000)}  # the citizen's portal: no database, no broker, talks to intake and routing over HTTP
+COUNT_WORKING_DAYS = {"routing", "followup", "reporting", "web"}  # the services that read hub_shared.calendar's settings
 TOPIC_REPLICATION = {"base": (3, 2), "dev": (1, 1), "prod": (3, 2)}  # (replicas, min.insync.replicas)
 
 
@@ -43,6 +44,16 @@ def test_compose_runs_every_service_with_a_healthcheck(compose):
         assert svc["depends_on"]["topic-init"]["condition"] == "service_completed_successfully"
 
 
+def test_compose_runs_the_portal_after_intake_and_routing_with_a_healthcheck(compose):
+    portal = compose["services"]["web"]
+    assert "/health/ready" in " ".join(portal["healthcheck"]["test"])
+    assert str(portal["environment"]["HUB_HTTP_PORT"]) == "8000" and portal["environment"]["HUB_SERVICE_NAME"] == "web"
+    assert {name: dep["condition"] for name, dep in portal["depends_on"].items()} == {
+        "intake": "service_healthy", "routing": "service_healthy"}
+    assert portal["environment"]["HUB_WEB_INTAKE_URL"] == "http://intake:8001"
+    assert portal["environment"]["HUB_WEB_ROUTING_URL"] == "http://routing:8002"
+
+
 def test_compose_runs_the_production_kafka_profile(compose):
     for name in SERVICES:
         env = compose["services"][name]["environment"]
@@ -57,9 +68,9 @@ def test_compose_topic_init_creates_the_catalog(compose):
     assert created == CATALOG
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", {**SERVICES, **PORTAL})
 def test_dockerfile(name):
-    package, port = SERVICES[name]
+    package, port = {**SERVICES, **PORTAL}[name]
     text = (ROOT / "services" / name / "Dockerfile").read_text(encoding="utf-8")
     assert f"EXPOSE {port}" in text
     assert "/health/live" in text and "HEALTHCHECK" in text
@@ -109,7 +120,7 @@ def _shutdown_seconds() -> float:
 @pytest.mark.parametrize("rendering", RENDERINGS)
 def test_deployments_have_probes_and_a_grace_period_past_the_group_timeouts(rendering):
     deployments = by_name(render(rendering), "Deployment")
-    assert set(deployments) == {f"hub-{n}" for n in SERVICES}
+    assert set(deployments) == {f"hub-{n}" for n in {**SERVICES, **PORTAL}}
     for name, dep in deployments.items():
         pod = pod_spec(dep)
         for container in pod["containers"]:
@@ -146,6 +157,9 @@ def test_hpa_never_exceeds_the_partitions_it_consumes(rendering, tmp_path):
     assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas} == set(deployments)
     for hpa in hpas:
         target = hpa["spec"]["scaleTargetRef"]["name"]
+        if target.removeprefix("hub-") in PORTAL:  # consumes nothing: no partition bounds it
+            assert "hub/consumes" not in hpa["metadata"].get("annotations", {}), target
+            continue
         consumes = set(hpa["metadata"]["annotations"]["hub/consumes"].split(","))
         assert consumes <= set(CATALOG), consumes
         subscribed = _subscribed_topics(target.removeprefix("hub-"), tmp_path)
@@ -164,6 +178,11 @@ def test_the_services_that_count_working_days_are_the_ones_the_manifests_give_th
         except SystemExit as stop:
             assert "HUB_HOLIDAYS_FILE" in str(stop), stop
             readers.add(service)
+    try:
+        import_module("hub_web.app").create_app(HubSettings(service_name="web"), import_module("hub_web.settings").WebSettings())
+    except SystemExit as stop:  # the portal counts the working days left to a deadline
+        assert "HUB_HOLIDAYS_FILE" in str(stop), stop
+        readers.add("web")
     assert readers == COUNT_WORKING_DAYS
 
 

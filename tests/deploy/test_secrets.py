@@ -8,25 +8,31 @@ import pytest
 
 from hub_intake.settings import IntakeSettings
 from hub_shared.auth import AuthSettings
+from hub_web.settings import WebSettings
 from tests.deploy.manifests import (K8S, ROOT, RENDERINGS, by_name, config_map, load_yaml, of_kind, pod_spec, render,
                                     rendered_text)
 
 SECRET = "hub-secrets"
 EVERY_SERVICE = {"HUB_AUTH_SIGNING_KEY"}
 INTAKE_ONLY = {"HUB_INTAKE_DATA_KEYS", "HUB_INTAKE_PSEUDONYM_KEY"}
+PORTAL_ONLY = {"HUB_WEB_FORM_KEY"}  # the portal holds no token, so it needs no signing key
+ALL_SECRETS = EVERY_SERVICE | INTAKE_ONLY | PORTAL_ONLY
 DEVELOPMENT_VALUES = {  # the defaults in the code: what HUB_ENVIRONMENT=production refuses to start with
     "HUB_AUTH_SIGNING_KEY": AuthSettings.model_fields["signing_key"].default.get_secret_value(),
     "HUB_INTAKE_DATA_KEYS": IntakeSettings.model_fields["data_keys"].default.get_secret_value(),
     "HUB_INTAKE_PSEUDONYM_KEY": IntakeSettings.model_fields["pseudonym_key"].default.get_secret_value(),
+    "HUB_WEB_FORM_KEY": WebSettings.model_fields["form_key"].default.get_secret_value(),
 }
 
 
 def _needs(workload: str) -> set[str]:
+    if workload == "hub-web":
+        return PORTAL_ONLY
     return EVERY_SERVICE | (INTAKE_ONLY if workload.startswith("hub-intake") else set())
 
 
 def _secret_env(container: dict) -> dict[str, dict]:
-    return {e["name"]: e for e in container.get("env", []) if e["name"] in EVERY_SERVICE | INTAKE_ONLY}
+    return {e["name"]: e for e in container.get("env", []) if e["name"] in ALL_SECRETS}
 
 
 def _workloads(rendering: str) -> list[dict]:
@@ -45,7 +51,7 @@ def _secret_name(rendering: str) -> str:
 def test_pods_take_their_secrets_from_hub_secrets(rendering):
     name = _secret_name(rendering)
     workloads = _workloads(rendering)
-    assert len(workloads) == 10
+    assert len(workloads) == 11
     for workload in workloads:
         who = workload["metadata"]["name"]
         (container,) = pod_spec(workload)["containers"]
@@ -91,10 +97,10 @@ def _compose_default(value: str, var: str) -> str:
 
 def test_compose_passes_secrets_from_the_shell_with_development_fallbacks():
     services = load_yaml(ROOT / "docker-compose.yml")[0]["services"]
-    for name in ("intake", "routing", "followup", "reporting", "samad-gateway"):
+    for name in ("intake", "routing", "followup", "reporting", "samad-gateway", "web"):
         env = services[name]["environment"]
         assert _compose_default(env["HUB_ENVIRONMENT"], "HUB_ENVIRONMENT") == "development"
-        present = set(env) & (EVERY_SERVICE | INTAKE_ONLY)
+        present = set(env) & ALL_SECRETS
         assert present == _needs(f"hub-{name}"), f"{name} gets {sorted(present)}"
         for var in present:  # equal to the code's defaults, so HUB_ENVIRONMENT=production refuses them
             assert _compose_default(env[var], var) == DEVELOPMENT_VALUES[var], var
@@ -104,6 +110,6 @@ def test_readme_shows_how_to_create_the_production_secret():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     command = readme[readme.index(f"kubectl create secret generic {SECRET}"):]
     command = command[:command.index("```")]
-    for var in EVERY_SERVICE | INTAKE_ONLY:
+    for var in ALL_SECRETS:
         assert f"--from-literal={var}=" in command, var
     assert "openssl rand -base64 32" in command

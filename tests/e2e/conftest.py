@@ -3,6 +3,7 @@
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -12,9 +13,16 @@ from hub_shared.db import ensure_database
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def hub(request, tmp_path_factory) -> Iterator[Stack]:
-    data_dir = tmp_path_factory.mktemp(f"hub-{request.param}")
+    with running_hub(request, tmp_path_factory, request.param) as stack:
+        yield stack
+
+
+@contextmanager
+def running_hub(request, tmp_path_factory, backend: str) -> Iterator[Stack]:
+    """The broker (unless external) and the five services on `backend` ("sqlite" or "postgres"), ready."""
+    data_dir = tmp_path_factory.mktemp(f"hub-{backend}")
     database_urls: dict[str, str] = {}
-    if request.param == "postgres":
+    if backend == "postgres":
         admin = request.getfixturevalue("postgres_admin_url")
         base = admin.rsplit("/", 1)[0]
         suffix = uuid.uuid4().hex[:8]
@@ -45,3 +53,12 @@ def hub(request, tmp_path_factory) -> Iterator[Stack]:
         if broker is not None:
             broker.terminate()
             broker.wait(10)
+
+
+@pytest.fixture(scope="module")
+def portal_hub(request, tmp_path_factory) -> Iterator[Stack]:
+    """The hub on SQLite with the citizen's portal in front of it (the browser tests)."""
+    with running_hub(request, tmp_path_factory, "sqlite") as stack:
+        stack.start_web(free_port())
+        stack.wait_ready(["web"], timeout=30)
+        yield stack

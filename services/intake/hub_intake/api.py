@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from hub_intake.addresses import citizen_address
 from hub_intake.domain import CaseSubmission, Rejection
 from hub_intake.registration import GroupCommit, Origin, Outcome
 from hub_intake.settings import IntakeSettings
@@ -16,7 +17,7 @@ from hub_shared.auth import AUTH_RESPONSES, Forbidden, NotAuthenticated, Princip
 from hub_shared.events import Channel
 from hub_shared.jalali import to_jalali, to_jalali_words
 from hub_shared.logs import case_context
-from hub_shared.ratelimit import RateLimiter, client_ip, enforce
+from hub_shared.ratelimit import RateLimiter, enforce
 from hub_shared.service import Runtime, problem
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def router(runtime: Runtime, settings: IntakeSettings) -> APIRouter:
     per_citizen = RateLimiter.allowing(settings.submissions_per_citizen_per_day, minutes=24 * 60)
     caller = optional_principal(runtime.auth)
     registrar = GroupCommit(runtime, settings)
+    address = citizen_address(settings.trusted_proxies)
 
     @api.post("/cases", status_code=201, response_model=Registration,
               responses={**AUTH_RESPONSES,
@@ -60,7 +62,7 @@ def router(runtime: Runtime, settings: IntakeSettings) -> APIRouter:
                           principal: Annotated[Principal | None, Depends(caller)]) -> Registration | JSONResponse:
         origin = _origin(filing, principal)
         if principal is None:
-            enforce(per_address, client_ip(request))
+            enforce(per_address, address(request))
         if filing.national_id is not None:
             enforce(per_citizen, settings.personal_data_vault.lookup_hash(filing.national_id))
         try:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from hub_intake import api, attachments, citizen, classification_api, notify, staff
+from hub_intake import api, attachment_policy, attachments, citizen, classification_api, notify, staff
 from hub_intake.casefile import TRACKED, on_case_fact
 from hub_intake.inbound import InboundSubmissions
 from hub_intake.ratings import releaser
@@ -34,6 +34,7 @@ def create_runtime(settings: HubSettings) -> Runtime:
     runtime.routers += [api.router(runtime, intake), citizen.router(runtime, intake, proof), staff.router(runtime, intake),
                         attachments.router(runtime, intake, proof)]
     runtime.routers.append(classification_api.router(runtime, intake))
+    runtime.routers.append(attachment_policy.router(intake))
     runtime.body_limits.append((r"/api/v1/cases/(track|[0-9a-f-]+)/attachments$", intake.max_attachment_bytes * 4 // 3 + 10_000))
     runtime.untraced_paths.append(citizen.FEEDBACK_PATH.lstrip("/"))
     runtime.background.append(releaser(runtime, intake.rating_release_seconds))

@@ -18,13 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_intake.addresses import citizen_address
 from hub_intake.casefile import announce
 from hub_intake.models import Case, CaseHistory, Complainant, Objection, PendingRating
 from hub_intake.settings import IntakeSettings
 from hub_shared.events import Aspects, CaseArchived, CaseHandlingRated, CaseReopened
 from hub_shared.events.describe import OUTCOME_FA, STATUS_FA
 from hub_shared.jalali import TEHRAN, to_jalali
-from hub_shared.ratelimit import RateLimiter, TooManyRequests, client_ip, enforce
+from hub_shared.ratelimit import RateLimiter, TooManyRequests, enforce
 from hub_shared.reference import org_seed
 from hub_shared.service import Runtime, problem
 from hub_shared.text import normalize_digits, normalize_text
@@ -142,9 +143,10 @@ class CitizenProof:
         self._misses = RateLimiter.allowing(runtime.settings.lookup_misses_allowed, minutes=15)
         self._failures_per_code = RateLimiter.allowing(settings.tracking_failures_per_code, minutes=15)
         self._vault = settings.personal_data_vault
+        self._address = citizen_address(settings.trusted_proxies)
 
     async def case(self, session: AsyncSession, proof: TrackingRequest, request: Request) -> Case:
-        ip = client_ip(request)
+        ip = self._address(request)
         enforce(self._requests, ip)
         if self._misses.exhausted(ip):
             raise TooManyRequests(self._misses.retry_after(ip))
@@ -181,6 +183,7 @@ def router(runtime: Runtime, settings: IntakeSettings, proof: CitizenProof) -> A
     ratings = RateLimiter.allowing(settings.ratings_per_address_per_hour, minutes=60)
     address_salt = secrets.token_bytes(32)  # per process: the limiter remembers no address, only a keyed hash of it
     units = {unit.id for unit in org_seed().units}
+    address = citizen_address(settings.trusted_proxies)
 
     @api.post("/cases/track", response_model=TrackedCase, responses=PROOF_RESPONSES)
     async def track_case(query: TrackingRequest, request: Request) -> TrackedCase:
@@ -252,7 +255,7 @@ def router(runtime: Runtime, settings: IntakeSettings, proof: CitizenProof) -> A
     async def rate_visit(rating: Rating, request: Request) -> Thanks | JSONResponse:
         """Rate a unit (and optionally one of its employees) after a visit. Kept: the unit, the employee code,
         the scores and the day. Not kept: who, the address, the time of day; no trace or log line is written."""
-        enforce(ratings, hashlib.blake2b(client_ip(request).encode(), key=address_salt).hexdigest())
+        enforce(ratings, hashlib.blake2b(address(request).encode(), key=address_salt).hexdigest())
         if rating.unit_id not in units:
             return JSONResponse(status_code=422, content=problem(
                 "unknown_unit", "واحد مورد نظر در ساختار سازمانی یافت نشد.",

@@ -1,3 +1,4 @@
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 
@@ -36,9 +37,18 @@ class IntakeSettings(BaseSettings):
     tracking_failures_per_code: int = Field(
         5, ge=1, description="Wrong national IDs or phones tried against one tracking code per 15 minutes before it locks")
     ratings_per_address_per_hour: int = Field(10, ge=1, description="Satisfaction ratings one address may give an hour")
+    trusted_proxies: str = Field("", description="Comma-separated addresses or networks (the citizen's portal) whose "
+                                                 "X-Forwarded-For names the citizen for the per-address limits; empty: none")
     rating_release_seconds: float = Field(
         60, gt=0, le=3600, description="Ratings are held and released in shuffled batches this often, so publish times "
                                        "do not single out a visitor")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
 
     @field_validator("data_keys")
     @classmethod

@@ -93,3 +93,11 @@ async def test_only_the_citizen_of_the_case_or_staff_may_attach(intake) -> None:
                                   headers=bearer(Role.unit_responder, KASHAN))
     assert stranger.status_code == 404 and responder.status_code == 403
     assert await count(runtime, Attachment) == 0
+
+
+async def test_the_limits_are_public_so_a_form_can_state_them_before_upload(intake) -> None:
+    _, client = intake
+    response = await client.get("/api/v1/attachments/policy")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"max_bytes": 4_000_000, "max_per_case": 10,
+                               "media_types": ["application/pdf", "image/jpeg", "image/png", "image/tiff"]}

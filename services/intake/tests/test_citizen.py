@@ -157,3 +157,23 @@ async def test_one_address_cannot_flood_the_ratings(intake) -> None:
     _, client = intake
     answers = [(await client.post("/api/v1/feedback", json=RATING)).status_code for _ in range(11)]
     assert answers == [202] * 10 + [429]
+
+
+async def test_behind_a_trusted_portal_each_citizen_has_their_own_allowance(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HUB_INTAKE_RATINGS_PER_ADDRESS_PER_HOUR", "1")
+    monkeypatch.setenv("HUB_INTAKE_TRUSTED_PROXIES", "127.0.0.0/8")  # the in-process client's address
+    async with running_intake(tmp_path) as (_, client):
+        def rate(citizen: str):
+            return client.post("/api/v1/feedback", json=RATING, headers={"X-Forwarded-For": citizen})
+
+        answers = [(await rate(citizen)).status_code for citizen in ("10.1.1.1", "10.1.1.1", "10.2.2.2")]
+    assert answers == [202, 429, 202]
+
+
+async def test_from_an_untrusted_peer_the_forwarded_address_is_ignored(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HUB_INTAKE_RATINGS_PER_ADDRESS_PER_HOUR", "1")
+    monkeypatch.setenv("HUB_INTAKE_TRUSTED_PROXIES", "10.9.0.0/16")
+    async with running_intake(tmp_path) as (_, client):
+        first = await client.post("/api/v1/feedback", json=RATING, headers={"X-Forwarded-For": "10.1.1.1"})
+        second = await client.post("/api/v1/feedback", json=RATING, headers={"X-Forwarded-For": "10.2.2.2"})
+    assert (first.status_code, second.status_code) == (202, 429)

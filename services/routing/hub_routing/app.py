@@ -5,7 +5,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from hub_routing import actions, org
+from hub_routing import actions, org, places_api
 from hub_routing.handlers import Router
 from hub_routing.rulebook import SHIPPED_RULES, RuleBook, RuleError
 from hub_routing.settings import RoutingSettings
@@ -33,6 +33,7 @@ def create_runtime(settings: HubSettings) -> Runtime:
     for event in (CaseRouted, CaseRejected, CaseReturned, CaseTransferred, CaseForwarded):
         runtime.publisher(CASES.name, event)
     runtime.routers.append(actions.router(runtime, tree, rules, own))
+    runtime.routers.append(places_api.router(tree))
     runtime.background.append(_reloader(rules, own.rules_reload_seconds))
     return runtime
 

@@ -1,0 +1,3 @@
+from hub_web.app import main
+
+main()

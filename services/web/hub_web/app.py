@@ -1,0 +1,72 @@
+"""Portal wiring: settings, the services' client, the pages, the static files (the font is fetched from the
+npm registry at install time, `hub_web.assets`), the security headers. No database, no broker."""
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hub_shared.calendar import load_calendars
+from hub_shared.logs import setup_logging
+from hub_shared.service import QuietServer
+from hub_shared.settings import HubSettings
+from hub_web.assets import missing_assets
+from hub_web.pages import filing, following, home, rating
+from hub_web.portal import Portal
+from hub_web.security import security_headers
+from hub_web.settings import WebSettings
+
+STATIC = Path(__file__).with_name("static")
+SERVED_ASSETS = {"vazirmatn"}  # axe-core is for the browser tests only
+
+
+def create_app(hub: HubSettings, settings: WebSettings) -> FastAPI:
+    hub.refuse_development_secrets(settings)
+    portal = Portal(hub, settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await portal.upstream.close()
+
+    app = FastAPI(title="hub web", version="0.1.0", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (home, filing, rating):
+        app.include_router(module.router(portal))
+    app.include_router(following.router(portal, load_calendars(hub).named(None)))
+    app.middleware("http")(security_headers)
+    app.add_exception_handler(StarletteHTTPException, _page_error(portal))
+    app.add_exception_handler(RequestValidationError, _page_error(portal))
+    return app
+
+
+def _page_error(portal: Portal):
+    async def page(request: Request, exc: Exception):
+        status = getattr(exc, "status_code", 400)
+        return portal.render(request, "problem.html", status=status, problem="not_found" if status == 404 else "refused")
+
+    return page
+
+
+def main() -> None:
+    try:
+        hub, settings = HubSettings(service_name="web"), WebSettings()
+    except ValueError as exc:
+        raise SystemExit(f"invalid settings for web:\n{exc}") from None
+    if missing := missing_assets(SERVED_ASSETS):
+        raise SystemExit(f"web: {', '.join(missing)} missing; run ./hub (it fetches them from the npm registry) "
+                         "or python -m hub_web.assets")
+    setup_logging("web", hub.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per call would date each visit's rating
+    server = QuietServer(uvicorn.Config(create_app(hub, settings), host=hub.http_host, port=hub.http_port, loop="uvloop",
+                                        http="httptools", log_config=None, access_log=False))
+    server.run()
+    if not server.started:
+        sys.exit(3)

@@ -1,0 +1,22 @@
+"""The portal's own settings (`HUB_WEB_*`); the port, host, environment and rate limits are `HubSettings`'."""
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# anyone can read this key in the source: it protects nothing outside development
+DEVELOPMENT_ONLY_FORM_KEY = "development-only-form-key-not-secret"
+
+
+class WebSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_WEB_", env_file=".env", extra="ignore", hide_input_in_errors=True)
+
+    intake_url: str = Field("http://127.0.0.1:8001", description="Intake's HTTP API (cases, tracking, attachments, ratings)")
+    routing_url: str = Field("http://127.0.0.1:8002", description="Routing's HTTP API (agencies, provinces, counties)")
+    upstream_timeout_seconds: float = Field(10, gt=0, le=120, description="Longest wait for another service's answer")
+    form_key: SecretStr = Field(SecretStr(DEVELOPMENT_ONLY_FORM_KEY), min_length=16,
+                                description="Key that signs the forms' anti-forgery tokens; set a long random value in production")
+    secure_cookies: bool = Field(False, description="Send cookies only over HTTPS (set behind TLS)")
+    max_upload_bytes: int = Field(45_000_000, ge=100_000, description="Largest form the portal reads (all attachments together)")
+
+    def development_secrets(self) -> list[str]:
+        return ["HUB_WEB_FORM_KEY"] if self.form_key.get_secret_value() == DEVELOPMENT_ONLY_FORM_KEY else []

@@ -1,0 +1,95 @@
+"""The services the portal asks, over their HTTP APIs. The portal keeps no case data: every page is built
+from one of these answers."""
+
+import logging
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from hub_web.settings import WebSettings
+
+log = logging.getLogger(__name__)
+PLACES_SECONDS = 300  # the agencies and places change seldom; a new agency shows within five minutes
+
+
+class Unavailable(Exception):
+    """A service did not answer; the page says to try again shortly."""
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict
+
+
+class Upstream:
+    def __init__(self, settings: WebSettings) -> None:
+        timeout = httpx.Timeout(settings.upstream_timeout_seconds)
+        self.intake = httpx.AsyncClient(base_url=settings.intake_url, timeout=timeout)
+        self.routing = httpx.AsyncClient(base_url=settings.routing_url, timeout=timeout)
+        self._places: tuple[float, dict] | None = None
+        self._policy: dict | None = None
+        self._unit_names: dict[str, str] = {}
+
+    async def close(self) -> None:
+        await self.intake.aclose()
+        await self.routing.aclose()
+
+    async def post_intake(self, path: str, body: dict, citizen_address: str) -> Answer:
+        """A citizen's request to intake, naming the citizen's address so intake's per-address limits count the
+        citizen, not the portal (intake trusts the header only from the addresses in HUB_INTAKE_TRUSTED_PROXIES)."""
+        return await self._call(self.intake, "POST", path, body, headers={"X-Forwarded-For": citizen_address})
+
+    async def places(self) -> dict:
+        """Agencies, provinces and their counties (routing), kept a few minutes."""
+        if self._places is None or time.monotonic() - self._places[0] > PLACES_SECONDS:
+            answer = await self._call(self.routing, "GET", "/api/v1/org/places")
+            self._places = (time.monotonic(), answer.body)
+        return self._places[1]
+
+    async def attachment_policy(self) -> dict:
+        """Intake's limits on attachments, read once."""
+        if self._policy is None:
+            self._policy = (await self._call(self.intake, "GET", "/api/v1/attachments/policy")).body
+        return self._policy
+
+    async def unit_name(self, unit_id: str) -> str | None:
+        """The unit's Persian name (routing), None when the tree has no such unit. Names found are kept for the
+        process (only those: a stream of made-up ids must not grow the cache)."""
+        if unit_id in self._unit_names:
+            return self._unit_names[unit_id]
+        answer = await self._call(self.routing, "GET", f"/api/v1/org/places/units/{unit_id}")
+        if answer.status in (404, 422):
+            return None
+        if answer.status != 200:
+            raise Unavailable(unit_id)
+        self._unit_names[unit_id] = answer.body["name_fa"]
+        return answer.body["name_fa"]
+
+    async def serving(self, client: httpx.AsyncClient) -> str:
+        try:
+            answer = await client.get("/health/serving", timeout=3)
+        except httpx.HTTPError as error:
+            return f"failed: {type(error).__name__}"
+        return "ok" if answer.status_code == 200 else f"failed: HTTP {answer.status_code}"
+
+    async def _call(self, client: httpx.AsyncClient, method: str, path: str, body: dict | None = None,
+                    headers: dict[str, str] | None = None) -> Answer:
+        try:
+            response = await client.request(method, path, json=body, headers=headers)
+        except httpx.HTTPError as error:  # never the body: it may hold a citizen's personal data
+            log.warning("%s %s%s failed: %s", method, client.base_url, path, type(error).__name__)
+            raise Unavailable(path) from None
+        if response.status_code >= 500 or response.status_code == 429 and not response.content:
+            log.warning("%s %s%s answered %s", method, client.base_url, path, response.status_code)
+            raise Unavailable(path)
+        return Answer(response.status_code, _json(response))
+
+
+def _json(response: httpx.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {"items": body}

@@ -1,0 +1,346 @@
+"""The citizen's portal in a real browser (Debian's Chromium through Playwright) in front of the running hub on
+the real broker: filing with an attachment, the receipt, following, an anonymous report, a visit rating that
+reaches reporting, errors in Persian beside their fields, all of it also with JavaScript off, and axe-core
+finding no serious or critical accessibility problem on any page."""
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from hub_shared.auth import Role
+from hub_shared.testing import bearer, random_national_id
+
+from .helpers import staff_headers
+from .test_reporting import this_month
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[2] / "services/web/tests/vendor/axe.min.js"
+PDF = b"%PDF-1.7\n" + "نامه اداره کار".encode() + b"\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+PERSIAN_DATE = re.compile(r"[۰-۹]{1,2} (فروردین|اردیبهشت|خرداد|تیر|مرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند) ۱۴[۰-۹]{2}، ساعت [۰-۹]{2}:[۰-۹]{2}")
+TO_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+RATED_UNIT = "labour/fars/marvdasht/performance-office"
+REY_OFFICE = "labour/tehran/rey/performance-office"  # where a labour complaint about Rey is referred
+
+
+@pytest.fixture(scope="module")
+def browser(portal_hub) -> Iterator[Browser]:  # after the hub: its start-up runs an event loop, which Playwright's would refuse
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `./hub test` installs Debian's chromium (apt-get install chromium); "
+                    "install it, or run the tests through ./hub")
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `./hub` fetches axe-core from the npm registry (python -m hub_web.assets)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def new_page(browser: Browser, hub, javascript: bool = True) -> Page:
+    context = browser.new_context(base_url=hub.url("web"), viewport={"width": 390, "height": 844}, java_script_enabled=javascript)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=hub.url("web"))
+    return context.new_page()
+
+
+@pytest.fixture
+def page(browser, portal_hub) -> Iterator[Page]:
+    page = new_page(browser, portal_hub)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def page_without_js(browser, portal_hub) -> Iterator[Page]:
+    page = new_page(browser, portal_hub, javascript=False)
+    yield page
+    page.context.close()
+
+
+def check_page(page: Page) -> None:
+    """axe-core finds nothing serious or critical; no inline script (the CSP would block it anyway)."""
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))""")
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not serious, f"{page.url}: {serious}"
+    assert page.locator("script:not([src])").count() == 0
+
+
+def field(page: Page, label: str):
+    """The form field block holding the control labelled `label` (its error is shown inside it)."""
+    return page.locator(".field", has=page.get_by_label(label, exact=True))
+
+
+def fill_complaint(page: Page, national_id: str, **overrides) -> None:
+    values = {"نام و نام خانوادگی": "زهرا احمدی", "کد ملی": national_id.translate(TO_PERSIAN), "شماره تلفن همراه": "۰۹۱۲۱۲۳۴۵۶۷",
+              "نشانی": "تهران، خیابان آزادی، پلاک ۱۲", "موضوع": "تاخیر در پرداخت مستمری",
+              "شرح": f"مستمری من سه ماه است پرداخت نشده است. {national_id}", **overrides}
+    page.get_by_label("نوع", exact=True).select_option("complaint")
+    for label, value in values.items():
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_label("دستگاه", exact=True).select_option(label="وزارت تعاون، کار و رفاه اجتماعی")
+    page.get_by_label("استان", exact=True).select_option(label="تهران")
+    page.get_by_label("شهرستان (اختیاری)").select_option(label="ری")
+
+
+def submit_filing(page: Page) -> None:
+    page.get_by_role("button", name="ثبت و دریافت کد رهگیری").click()
+
+
+def receipt_code(page: Page, label: str) -> str:
+    return page.locator("dt", has_text=label).locator("xpath=following-sibling::dd[1]").inner_text().strip()
+
+
+def follow(page: Page, tracking_code: str, proof: str, proof_kind: str = "کد ملی", expected: str = "") -> None:
+    """Ask for the case's status until the page shows `expected` (the hub moves the case on its own time)."""
+    @retry(stop=stop_after_delay(30), wait=wait_fixed(0.5), retry=retry_if_exception_type(AssertionError), reraise=True)
+    def until_shown() -> None:
+        page.goto("/follow")
+        page.get_by_label("کد رهگیری").fill(tracking_code)
+        page.get_by_label(proof_kind, exact=True).check()
+        page.get_by_label("کد ملی، شماره تلفن یا رمز پیگیری").fill(proof)
+        page.get_by_role("button", name="نمایش وضعیت").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("وضعیت پرونده", timeout=2000)
+        expect(page.locator("main")).to_contain_text(expected, timeout=500)
+
+    until_shown()
+
+
+@retry(stop=stop_after_delay(20), wait=wait_fixed(0.3), retry=retry_if_exception_type(AssertionError), reraise=True)
+def case_id_of(hub, tracking_code: str) -> str:
+    timeline = httpx.get(f"{hub.url('reporting')}/api/v1/cases/{tracking_code}/timeline", headers=staff_headers(), timeout=5)
+    assert timeline.status_code == 200, timeline.text
+    return timeline.json()["case_id"]
+
+
+def attachments_of(hub, tracking_code: str) -> list[str]:
+    listed = httpx.get(f"{hub.url('intake')}/api/v1/cases/{case_id_of(hub, tracking_code)}/attachments", headers=staff_headers(), timeout=5)
+    assert listed.status_code == 200, listed.text
+    return [item["filename"] for item in listed.json()]
+
+
+def answer_through_followup(hub, case_id: str, final: str) -> None:
+    """The unit responds and its manager approves the final answer, through followup's API."""
+    work = f"{hub.url('followup')}/api/v1/cases/{case_id}"
+
+    @retry(stop=stop_after_delay(20), wait=wait_fixed(0.2), retry=retry_if_exception_type(AssertionError), reraise=True)
+    def respond() -> None:  # followup learns of the referral from the bus
+        response = httpx.post(f"{work}/response", headers=bearer(Role.unit_responder, REY_OFFICE, subject="responder-1"),
+                              json={"text": "پرونده مستمری بررسی و پرداخت معوقات دستور داده شد.", "attachments": []}, timeout=5)
+        assert response.status_code == 201, response.text
+
+    respond()
+    approval = httpx.post(f"{work}/approval", headers=bearer(Role.office_manager, REY_OFFICE, subject="manager-1"), timeout=5,
+                          json={"decision": "approve", "answer_fa": final, "outcome": "upheld", "legal_grounds": "قانون تأمین اجتماعی"})
+    assert approval.status_code == 201, approval.text
+
+
+def test_a_complaint_with_an_attachment_gets_a_receipt_and_is_followed_to_its_referral_and_deadline(page, portal_hub) -> None:
+    page.goto("/file")
+    check_page(page)
+    national_id = random_national_id()
+    fill_complaint(page, national_id)
+    page.get_by_label("پیوست‌ها (نامه‌ها و مدارک اسکن‌شده)").set_input_files(
+        {"name": "نامه.pdf", "mimeType": "application/pdf", "buffer": PDF})
+    submit_filing(page)
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("پرونده شما ثبت شد")
+    tracking_code = receipt_code(page, "کد رهگیری")
+    assert re.fullmatch(r"[۰-۹]{11}", tracking_code), tracking_code
+    assert re.fullmatch(r"[۰-۹]{4}-[۰-۹]{8}", receipt_code(page, "شماره پرونده"))
+    assert PERSIAN_DATE.fullmatch(receipt_code(page, "تاریخ و ساعت ثبت")), receipt_code(page, "تاریخ و ساعت ثبت")
+    expect(page.get_by_role("button", name="چاپ رسید")).to_be_visible()
+    assert national_id not in page.url and "/file" in page.url
+    check_page(page)
+    ascii_code = tracking_code.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))
+    assert attachments_of(portal_hub, ascii_code) == ["نامه.pdf"]
+
+    follow(page, tracking_code, national_id, expected="ارجاع‌شده")
+    expect(page.locator("#unit")).to_contain_text("ری")
+    expect(page.locator("#deadline")).to_contain_text("روز کاری مانده")
+    assert PERSIAN_DATE.search(page.locator(".timeline").inner_text())
+    assert national_id not in page.url and ascii_code not in page.url
+    check_page(page)
+    portal_log = (portal_hub.data_dir / "logs" / "web.log").read_text(encoding="utf-8")
+    assert national_id not in portal_log and ascii_code not in portal_log
+
+
+def test_the_citizen_sees_the_final_answer_rates_the_handling_and_reopens_the_case_with_an_objection(page, portal_hub) -> None:
+    page.goto("/file")
+    national_id = random_national_id()
+    fill_complaint(page, national_id)
+    submit_filing(page)
+    tracking_code = receipt_code(page, "کد رهگیری")
+    ascii_code = tracking_code.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))
+    final = "مستمری معوق شما تا پایان ماه پرداخت می‌شود."
+    answer_through_followup(portal_hub, case_id_of(portal_hub, ascii_code), final)
+
+    follow(page, tracking_code, "۰۹۱۲۱۲۳۴۵۶۷", proof_kind="شماره تلفن", expected=final)
+    expect(page.locator("#status")).to_have_text("پاسخ داده‌شده")
+    check_page(page)
+    page.get_by_role("group", name="رسیدگی به پرونده را چگونه ارزیابی می‌کنید؟").get_by_label("۴", exact=True).check()
+    page.get_by_role("button", name="ثبت ارزیابی").click()
+    expect(page.get_by_role("status")).to_have_text("ارزیابی شما ثبت شد. سپاسگزاریم.")
+
+    page.get_by_role("button", name="اعتراض و بازگشایی پرونده").click()  # no objection written
+    expect(field(page, "اعتراض من به پاسخ")).to_contain_text("اعتراض خود را دست‌کم در ۲۰ حرف بنویسید.")
+    page.get_by_label("اعتراض من به پاسخ").fill("مبلغ پرداخت‌شده کمتر از حکم است و معوقات دو ماه دیگر هم مانده است.")
+    page.get_by_label("مدارک تازه (اختیاری)").set_input_files({"name": "فیش.png", "mimeType": "image/png", "buffer": PNG})
+    page.get_by_role("button", name="اعتراض و بازگشایی پرونده").click()
+    expect(page.get_by_role("status")).to_contain_text("اعتراض شما ثبت شد")
+    expect(page.get_by_role("status")).not_to_contain_text("پذیرفته نشد")
+    expect(page.locator("#status")).to_have_text("بازگشایی‌شده")
+    expect(page.locator(".timeline")).to_contain_text("بازگشایی شد")
+    assert national_id not in page.url
+    assert attachments_of(portal_hub, ascii_code) == ["فیش.png"]  # the new document reached the case
+
+
+def test_an_anonymous_report_shows_its_access_code_once_and_is_followed_with_it(page) -> None:
+    page.goto("/file?kind=misconduct_report")
+    page.get_by_label("می‌خواهم گزارش سوء جریان را بی‌نام بفرستم").check()
+    expect(page.get_by_label("کد ملی", exact=True)).to_be_hidden()  # no identity is asked
+    page.get_by_label("دستگاه", exact=True).select_option(label="وزارت بهداشت، درمان و آموزش پزشکی")
+    page.get_by_label("استان", exact=True).select_option(label="اصفهان")
+    page.get_by_label("موضوع").fill("دریافت رشوه در صدور مجوز")
+    page.get_by_label("شرح").fill("یکی از کارکنان برای صدور مجوز بهداشتی مبلغی خواست.")
+    submit_filing(page)
+
+    expect(page.get_by_role("heading", name="رمز پیگیری گزارش بی‌نام")).to_be_visible()
+    access_code = page.locator("#access-code").inner_text().strip()
+    page.get_by_role("button", name="رونوشت رمز").click()
+    expect(page.get_by_role("button", name="رونوشت شد")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == access_code
+    check_page(page)
+    tracking_code = receipt_code(page, "کد رهگیری")
+
+    follow(page, tracking_code, access_code, proof_kind="رمز پیگیری گزارش بی‌نام", expected="ارجاع‌شده")
+    expect(page.locator("#unit")).to_contain_text("اصفهان")
+
+
+def test_errors_are_shown_in_persian_beside_their_fields_and_the_answers_are_kept(page) -> None:
+    page.goto("/file")
+    fill_complaint(page, "0084575949", **{"نشانی": ""})  # a wrong check digit, no address
+    submit_filing(page)
+    expect(field(page, "کد ملی")).to_contain_text("کد ملی باید ۱۰ رقم باشد و رقم کنترل آن درست باشد.")
+    expect(field(page, "نشانی")).to_contain_text("نشانی را کامل بنویسید")
+    expect(page.get_by_role("alert")).to_contain_text("لطفاً موارد زیر را اصلاح کنید")
+    expect(page.get_by_label("نام و نام خانوادگی")).to_have_value("زهرا احمدی")
+    check_page(page)
+
+    fill_complaint(page, random_national_id())
+    page.get_by_label("پیوست‌ها (نامه‌ها و مدارک اسکن‌شده)").set_input_files(
+        {"name": "نامه.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00 not a pdf at all"})
+    submit_filing(page)
+    expect(field(page, "پیوست‌ها (نامه‌ها و مدارک اسکن‌شده)")).to_contain_text(
+        "فایل «نامه.pdf» پذیرفته نشد: فقط PDF، JPEG، PNG یا TIFF تا ۴ مگابایت.")
+
+    fill_complaint(page, random_national_id(), **{"شماره تلفن همراه": "۱۲۳۴۵۶۷۸"})  # intake's rule, in intake's words
+    submit_filing(page)
+    expect(field(page, "شماره تلفن همراه")).to_contain_text("شماره تلفن باید ۱۱ رقم و با صفر آغاز شود")
+    expect(field(page, "کد ملی")).not_to_contain_text("رقم کنترل")
+
+    page.goto("/follow")
+    page.get_by_label("کد رهگیری").fill("۱۲۳")
+    page.get_by_role("button", name="نمایش وضعیت").click()
+    expect(page.locator(".has-error", has=page.get_by_label("کد رهگیری"))).to_contain_text("کد رهگیری ۱۱ رقم است")
+    expect(page.locator("main")).to_contain_text("کد ملی، شماره تلفن یا رمز پیگیری را وارد کنید.")
+    check_page(page)
+
+
+def test_with_javascript_off_a_case_is_filed_with_a_county_of_its_province_and_followed(page_without_js) -> None:
+    page = page_without_js
+    page.goto("/file")
+    national_id = random_national_id()
+    fill_complaint(page, national_id)
+    page.get_by_label("شهرستان (اختیاری)").select_option(label="کاشان")  # every county is listed without JavaScript
+    submit_filing(page)
+    expect(field(page, "شهرستان (اختیاری)")).to_contain_text("شهرستان در استان انتخاب‌شده یافت نشد")
+
+    page.get_by_label("شهرستان (اختیاری)").select_option(label="ری")
+    submit_filing(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("پرونده شما ثبت شد")
+    expect(page.get_by_role("button", name="چاپ رسید")).to_be_hidden()  # it needs JavaScript; the browser's print works
+    follow(page, receipt_code(page, "کد رهگیری"), national_id, expected="ارجاع‌شده")
+    expect(page.locator("#deadline")).to_contain_text("روز کاری مانده")
+
+
+def test_visit_ratings_reach_the_units_satisfaction_in_reporting(page, portal_hub) -> None:
+    for score in ("۵", "۴", "۴", "۳", "۴"):
+        page.goto(f"/r/{RATED_UNIT}")
+        page.get_by_label(score, exact=True).first.check()
+        page.get_by_role("button", name="ثبت نظر").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("نظر شما بدون نام ثبت شد. سپاسگزاریم.")
+    check_page(page)
+    page.goto(f"/r/{RATED_UNIT}")
+    expect(page.locator("#unit-name")).to_contain_text("مرودشت")
+    check_page(page)
+    page.goto("/r/labour/fars/no-such-unit")
+    expect(page.get_by_role("heading", level=1)).to_have_text("این واحد پیدا نشد")
+    group = satisfaction_of(portal_hub, "labour/fars", "labour/fars/marvdasht", ratings=5)
+    assert group["average"] == 4.0
+    portal_log = (portal_hub.data_dir / "logs" / "web.log").read_text(encoding="utf-8")
+    assert "feedback" not in portal_log and RATED_UNIT not in portal_log  # no line dates a visit
+
+
+@retry(stop=stop_after_delay(20), wait=wait_fixed(0.3), retry=retry_if_exception_type(AssertionError), reraise=True)
+def satisfaction_of(hub, unit: str, group: str, ratings: int) -> dict:
+    body = httpx.get(f"{hub.url('reporting')}/api/v1/satisfaction", params={"unit": unit, "period": this_month()},
+                     headers=staff_headers(), timeout=5).json()
+    found = {item["key"]: item for item in body["groups"]}.get(group)
+    assert found is not None and found["ratings"] == ratings, body
+    return found
+
+
+def test_the_portal_switches_to_english_left_to_right(page) -> None:
+    page.goto("/")
+    check_page(page)
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("People–Government Hub")
+    assert page.locator("html").get_attribute("dir") == "ltr"
+    page.get_by_role("link", name="File a case").first.click()
+    expect(page.get_by_label("National ID")).to_be_visible()
+    check_page(page)
+    page.get_by_role("link", name="فارسی").click()
+    assert page.locator("html").get_attribute("dir") == "rtl"
+
+
+def test_a_form_posted_from_elsewhere_is_refused(portal_hub) -> None:
+    response = httpx.post(f"{portal_hub.url('web')}/follow", data={"tracking_code": "12345678901", "proof": "0084575948"})
+    assert response.status_code == 403 and "فرم منقضی شده است" in response.text
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_hub_screenshots_saves_every_page_at_a_phones_and_a_laptops_width(portal_hub, tmp_path) -> None:
+    hub_command = Path(sys.executable).with_name("hub")
+    done = subprocess.run([str(hub_command), "screenshots", "--url", portal_hub.url("web"), "--out", str(tmp_path), "--sample-case"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    pages = ("home", "file", "follow", "rate", "file-errors", "receipt", "case")
+    for size, width in (("phone", 390), ("laptop", 1366)):
+        for name in pages:
+            header = (tmp_path / f"{name}-{size}.png").read_bytes()[:24]
+            assert header[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(header[16:20], "big") == width, (name, size)
+
+
+def test_hub_unit_qr_writes_the_rating_links_code_for_a_unit_of_the_tree_and_refuses_any_other(portal_hub, tmp_path) -> None:
+    hub_command = str(Path(sys.executable).with_name("hub"))
+    common = ["--portal-url", portal_hub.url("web"), "--routing-url", portal_hub.url("routing"), "--out", str(tmp_path)]
+    done = subprocess.run([hub_command, "unit", "qr", RATED_UNIT, *common], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    link = f"{portal_hub.url('web')}/r/{RATED_UNIT}"
+    assert link in done.stdout.splitlines()
+    stem = tmp_path / RATED_UNIT.replace("/", "_")
+    assert stem.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in stem.with_suffix(".svg").read_text(encoding="utf-8")
+    assert "مرودشت" in httpx.get(link, timeout=5).text  # the link on the poster opens the unit's rating page
+    refused = subprocess.run([hub_command, "unit", "qr", "labour/fars/nowhere", *common], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "not a unit of the organisation tree" in refused.stderr
+    assert not (tmp_path / "labour_fars_nowhere.png").exists()
