@@ -1,11 +1,13 @@
 """Database engines (SQLite for the embedded default, PostgreSQL in production) and migrations."""
 
 import zlib
+from functools import partial
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,22 +19,29 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """`hide_parameters`: SQL errors must not carry personal data into logs, traces or DLQ headers."""
+def make_engine(url: str, lock_wait_seconds: float = 30, pool_size: int = 10) -> AsyncEngine:
+    """`hide_parameters`: SQL errors must not carry personal data into logs, traces or DLQ headers.
+    `lock_wait_seconds`: on SQLite, how long a write waits for another connection's write to end before it
+    fails with "database is locked" (PostgreSQL writers wait only for the rows they share)."""
     if is_sqlite(url):
         Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        engine = create_async_engine(url, connect_args={"timeout": lock_wait_seconds}, hide_parameters=True)
+        event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=int(lock_wait_seconds * 1000)))
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def is_locked(error: BaseException) -> bool:
+    """SQLite gave up waiting for another connection's write (`lock_wait_seconds`)."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error)
+
+
+def _sqlite_pragmas(dbapi_connection, _record, busy_ms: int) -> None:
     # WAL lets the HTTP side read while a consumer writes; NORMAL sync is durable in WAL mode.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
 
 

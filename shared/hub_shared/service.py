@@ -49,6 +49,10 @@ from hub_shared.wakeup import CommitWatch
 log = logging.getLogger(__name__)
 
 
+class Overloaded(Exception):
+    """A request refused before it changed anything, to be answered 503 with Retry-After (`overloaded`)."""
+
+
 class Runtime:
     """The wiring of one service process: settings, database, broker, relay."""
 
@@ -60,6 +64,10 @@ class Runtime:
         self.engine = db.make_engine(settings.effective_database_url)
         self.commits = CommitWatch()  # wakes the relay and the background jobs after commits that gave them work
         self.sessions = db.make_sessions(self.engine, self.commits.session_class)
+        # for writes a client waits on: on SQLite a write lock held elsewhere is waited for at most the queue budget
+        self.edge_engine = (db.make_engine(settings.effective_database_url, lock_wait_seconds=settings.http_queue_seconds,
+                                           pool_size=2) if db.is_sqlite(settings.effective_database_url) else self.engine)
+        self.edge_sessions = db.make_sessions(self.edge_engine, self.commits.session_class)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
             client_id=f"hub-{settings.service_name}",
@@ -133,6 +141,7 @@ class Runtime:
             await self.relay.stop()
             await self.bus.stop()
             await self.engine.dispose()
+            await self.edge_engine.dispose()
 
     def app(self) -> FastAPI:
         # FastAPI's own telemetry stays off: the OpenTelemetry instrumentor below makes the spans (and leaves out the
@@ -144,14 +153,21 @@ class Runtime:
             app.include_router(router)
         app.add_exception_handler(RequestValidationError, _validation_error)
         app.add_exception_handler(StarletteHTTPException, _http_error)  # also the 400/404/405 Starlette raises
+        app.add_exception_handler(Overloaded, self._refused_as_overloaded)
         app.add_middleware(BodyLimit, limits=self.body_limits, default=self.settings.max_request_bytes)
         # added last, so outermost: a refused request is not even measured against the body limit
         app.add_middleware(AdmissionControl, settings=self.settings, metrics=self.metrics,
                            refusal=_overloaded(self.settings.http_retry_after_seconds))
         app.openapi = _declaring_edge_answers(app)
         FastAPIInstrumentor.instrument_app(app, excluded_urls=",".join(self.untraced_paths))
-        SQLAlchemyInstrumentor().instrument(engine=self.engine.sync_engine)
+        for engine in {self.engine, self.edge_engine}:
+            SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
         return app
+
+    async def _refused_as_overloaded(self, _request: Request, _exc: Overloaded) -> JSONResponse:
+        self.metrics.http_shed["write_wait"].inc()
+        retry_after = self.settings.http_retry_after_seconds
+        return JSONResponse(status_code=503, content=_overloaded(retry_after), headers={"Retry-After": str(retry_after)})
 
     def _health_router(self) -> APIRouter:
         router = APIRouter(tags=["health"])

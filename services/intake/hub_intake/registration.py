@@ -6,6 +6,7 @@ import contextvars
 import difflib
 import logging
 import secrets
+import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,11 +25,12 @@ from hub_intake.domain import CaseSubmission, Rejection, check, citizen_ref
 from hub_intake.models import Case, CaseHistory, Complainant, seal_personal_data
 from hub_intake.notify.models import Notification
 from hub_intake.settings import IntakeSettings
+from hub_shared.db import is_locked
 from hub_shared.events import CaseLinked, CaseRegistered, Channel, SourceRef
 from hub_shared.jalali import jalali_year
 from hub_shared.messaging import trace_context
 from hub_shared.reference import org_seed
-from hub_shared.service import Runtime
+from hub_shared.service import Overloaded, Runtime
 from hub_shared.text import normalize_text
 from hub_shared.tracking import new_tracking_code
 from hub_shared.vault import PersonalDataVault
@@ -54,6 +56,7 @@ class Filing:
     submission: CaseSubmission
     origin: Origin = Origin()
     context: dict[str, str] = field(default_factory=trace_context)
+    filed_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,10 @@ class GroupCommit:
         while self._waiting:
             group = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
             group = [(filing, future) for filing, future in group if not future.done()]  # a request given up on
+            budget = time.monotonic() - self._runtime.settings.http_queue_seconds
+            for _, future in (late := [item for item in group if item[0].filed_at < budget]):
+                future.set_exception(Overloaded())
+            group = [item for item in group if item not in late]
             results = await self._commit([filing for filing, _ in group])
             for (_, future), result in zip(group, results):
                 if future.done():
@@ -117,11 +124,14 @@ class GroupCommit:
         try:
             links = [trace.Link(trace.get_current_span(propagate.extract(filing.context)).get_span_context()) for filing in filings]
             with tracer.start_as_current_span("intake register", links=links, attributes={"hub.filings": len(filings)}):
-                async with self._runtime.sessions() as session, session.begin():
+                async with self._runtime.edge_sessions() as session, session.begin():
                     results = await admit_all(session, self._runtime, self._settings, filings)
             self._runtime.committed()
             return results
-        except Exception:
+        except Exception as error:
+            if is_locked(error):
+                log.warning("group of %d registrations refused: the write lock stayed taken", len(filings))
+                return [Overloaded() for _ in filings]
             if len(filings) == 1:
                 log.warning("registration failed; trying it alone", exc_info=True)
             else:

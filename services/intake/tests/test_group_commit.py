@@ -5,6 +5,8 @@ failing alone."""
 
 import asyncio
 import random
+import sqlite3
+import time
 
 import httpx
 import pytest
@@ -97,6 +99,28 @@ async def test_a_filing_that_fails_fails_alone(intake, monkeypatch) -> None:
     async with runtime.sessions() as session:
         subjects = set((await session.exec(select(Case.subject_text))).all())
     assert "خطای آزمایشی" not in subjects
+
+
+async def test_a_filing_waits_for_the_write_lock_no_longer_than_the_queue_budget(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HUB_HTTP_QUEUE_SECONDS", "0.3")
+    runtime = sqlite_runtime(create_runtime, "intake", tmp_path)
+    transport = httpx.ASGITransport(app=runtime.app())
+    holder = sqlite3.connect(runtime.settings.effective_database_url.split("///", 1)[1], isolation_level=None)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+        holder.execute("BEGIN IMMEDIATE")  # another writer (a consumer's batch) holds the lock
+        began = time.monotonic()
+        refused = await client.post("/api/v1/cases", json=VALID)
+        waited = time.monotonic() - began
+        holder.execute("ROLLBACK")
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "2", refused.text
+        assert refused.json()["error"]["code"] == "overloaded" and "دوباره" in refused.json()["error"]["message_fa"]
+        assert waited < 2, f"refused after {waited:.1f} s"
+        assert await count(runtime, Case) == 0 and not await staged(runtime)
+        assert (await client.post("/api/v1/cases", json=VALID)).status_code == 201  # the lock is free: filed
+        metrics = (await client.get("/metrics")).text
+        assert 'hub_http_shed_requests_total{reason="write_wait",service="intake"} 1.0' in metrics
+    holder.close()
+    await runtime.engine.dispose()
 
 
 async def test_a_batch_of_commands_is_admitted_together_with_one_answer_each(tmp_path) -> None:
