@@ -86,7 +86,9 @@ class GroupCommit:
     filing waiting (up to `max_batch`) and writes them with one statement per table, so a busy intake pays
     a transaction's fixed cost once per group instead of once per case. A submission is answered only after
     its transaction commits; if a group's transaction fails, its filings are registered one by one, so one
-    bad filing fails only itself."""
+    bad filing fails only itself. Waits are bounded: a filing that waited longer than HUB_HTTP_QUEUE_SECONDS
+    for its group, or whose group could not take SQLite's write lock within it, is refused `Overloaded`
+    (503 with Retry-After) having stored nothing."""
 
     def __init__(self, runtime: Runtime, settings: IntakeSettings, max_batch: int = 64) -> None:
         self._runtime, self._settings, self._max_batch = runtime, settings, max_batch
@@ -111,6 +113,8 @@ class GroupCommit:
             for _, future in (late := [item for item in group if item[0].filed_at < budget]):
                 future.set_exception(Overloaded())
             group = [item for item in group if item not in late]
+            if not group:
+                continue
             results = await self._commit([filing for filing, _ in group])
             for (_, future), result in zip(group, results):
                 if future.done():
@@ -122,7 +126,8 @@ class GroupCommit:
 
     async def _commit(self, filings: list[Filing]) -> list[Outcome | BaseException]:
         try:
-            links = [trace.Link(trace.get_current_span(propagate.extract(filing.context)).get_span_context()) for filing in filings]
+            links = [trace.Link(trace.get_current_span(propagate.extract(filing.context)).get_span_context())
+                     for filing in filings]
             with tracer.start_as_current_span("intake register", links=links, attributes={"hub.filings": len(filings)}):
                 async with self._runtime.edge_sessions() as session, session.begin():
                     results = await admit_all(session, self._runtime, self._settings, filings)
