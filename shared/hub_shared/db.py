@@ -19,7 +19,7 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, lock_wait_seconds: float = 30, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, lock_wait_seconds: float = 30) -> AsyncEngine:
     """`hide_parameters`: SQL errors must not carry personal data into logs, traces or DLQ headers.
     `lock_wait_seconds`: on SQLite, how long a write waits for another connection's write to end before it
     fails with "database is locked" (PostgreSQL writers wait only for the rows they share)."""
@@ -28,7 +28,7 @@ def make_engine(url: str, lock_wait_seconds: float = 30, pool_size: int = 10) ->
         engine = create_async_engine(url, connect_args={"timeout": lock_wait_seconds}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=int(lock_wait_seconds * 1000)))
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True)
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
 
 
 def is_locked(error: BaseException) -> bool:

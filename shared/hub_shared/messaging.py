@@ -44,18 +44,15 @@ class InboxEntry(SQLModel, table=True):
 
 def stage(session: AsyncSession, event: Event, source: str) -> Envelope:
     """Add `event` to the outbox inside the caller's transaction, with the current trace context."""
-    row = outbox_row(event, source, trace_context())
-    envelope = row.pop("envelope")
+    envelope, row = outbox_row(event, source, trace_context())
     session.add(OutboxMessage(**row))
     return envelope
 
 
 async def stage_all(session: AsyncSession, staged: list[tuple[Event, dict[str, str]]], source: str) -> None:
     """Add each event, with the trace context it was caused in, to the outbox in one statement, in order."""
-    rows = [outbox_row(event, source, context) for event, context in staged]
+    rows = [outbox_row(event, source, context)[1] for event, context in staged]
     if rows:
-        for row in rows:
-            del row["envelope"]
         await session.execute(insert(OutboxMessage), rows)
 
 
@@ -66,13 +63,13 @@ def trace_context() -> dict[str, str]:
     return carrier
 
 
-def outbox_row(event: Event, source: str, context: dict[str, str]) -> dict:
-    """The outbox columns of `event` (and, under `envelope`, the envelope they encode)."""
+def outbox_row(event: Event, source: str, context: dict[str, str]) -> tuple[Envelope, dict]:
+    """The envelope of `event` and the outbox columns that encode it."""
     envelope = wrap(event, source)
     key, value, headers = to_kafka(envelope)
     headers.update(context)
-    return {"envelope": envelope, "event_id": envelope.id, "topic": event.topic, "key": key.decode(), "value": value,
-            "headers": headers, "created_at": envelope.time}
+    return envelope, {"event_id": envelope.id, "topic": event.topic, "key": key.decode(), "value": value,
+                      "headers": headers, "created_at": envelope.time}
 
 
 async def processed_ids(session: AsyncSession, consumer: str, event_ids: list[str]) -> set[str]:

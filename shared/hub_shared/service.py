@@ -65,8 +65,8 @@ class Runtime:
         self.commits = CommitWatch()  # wakes the relay and the background jobs after commits that gave them work
         self.sessions = db.make_sessions(self.engine, self.commits.session_class)
         # for writes a client waits on: on SQLite a write lock held elsewhere is waited for at most the queue budget
-        self.edge_engine = (db.make_engine(settings.effective_database_url, lock_wait_seconds=settings.http_queue_seconds,
-                                           pool_size=2) if db.is_sqlite(settings.effective_database_url) else self.engine)
+        self.edge_engine = (db.make_engine(settings.effective_database_url, lock_wait_seconds=settings.http_queue_seconds)
+                            if db.is_sqlite(settings.effective_database_url) else self.engine)
         self.edge_sessions = db.make_sessions(self.edge_engine, self.commits.session_class)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,

@@ -9,7 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_intake import notify
-from hub_intake.models import Case, CaseHistory, Complainant
+from hub_intake.models import Case, CaseHistory
 from hub_shared.envelope import Envelope
 from hub_shared.events import (CaseAnswered, CaseForwarded, CaseRejected, CaseReturned, CaseRouted, CaseTransferred,
                                CaseEscalated, Event, InformationReceived, InformationRequested)
@@ -40,14 +40,12 @@ def apply_fact(case: Case, event: Event, at: datetime) -> dict:
     return {"case_id": case.case_id, "status": case.status, "at": at, "note_fa": note_fa, "note_en": note_en}
 
 
-async def announce(session: AsyncSession, runtime: Runtime, case: Case, event: Event, at: datetime, event_id: str,
-                   new_complainant: Complainant | None = None) -> None:
+async def announce(session: AsyncSession, runtime: Runtime, case: Case, event: Event, at: datetime, event_id: str) -> None:
     """A fact intake itself establishes: applied to the case and its history, staged for the bus, and told to
-    the citizen, all in the caller's transaction. `event_id` keeps a redelivery from queueing a second message.
-    `new_complainant`: the case and its complainant are being created in this transaction."""
+    the citizen, all in the caller's transaction. `event_id` keeps a redelivery from queueing a second message."""
     record_fact(session, case, event, at)
     runtime.stage(session, event)
-    await notify.enqueue_for_fact(session, case, event, event_id, new_complainant)
+    await notify.enqueue_for_fact(session, case, event, event_id)
 
 
 async def on_case_fact(session: AsyncSession, envelope: Envelope) -> None:

@@ -107,12 +107,16 @@ class GroupCommit:
 
     async def _write(self) -> None:
         while self._waiting:
-            group = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
-            group = [(filing, future) for filing, future in group if not future.done()]  # a request given up on
-            budget = time.monotonic() - self._runtime.settings.http_queue_seconds
-            for _, future in (late := [item for item in group if item[0].filed_at < budget]):
-                future.set_exception(Overloaded())
-            group = [item for item in group if item not in late]
+            taken = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
+            since = time.monotonic() - self._runtime.settings.http_queue_seconds
+            group = []
+            for filing, future in taken:
+                if future.done():  # a request given up on
+                    continue
+                if filing.filed_at < since:
+                    future.set_exception(Overloaded())
+                else:
+                    group.append((filing, future))
             if not group:
                 continue
             results = await self._commit([filing for filing, _ in group])

@@ -162,9 +162,9 @@ class Dispatcher:
         kinds: dict[tuple[str, ...], list[dict]] = {}
         for notification, values in outcomes:
             kinds.setdefault(tuple(sorted(values)), []).append({**{f"v_{k}": v for k, v in values.items()}, "b_id": notification.id})
+        table = Notification.__table__
         async with self._sessions() as session, session.begin():
             for columns, rows in kinds.items():
-                table = Notification.__table__
                 await session.execute(update(table).where(table.c.id == bindparam("b_id"), table.c.status == Status.pending.value)
                                       .values({column: bindparam(f"v_{column}") for column in columns}), rows)
 

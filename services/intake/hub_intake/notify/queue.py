@@ -19,27 +19,21 @@ from hub_shared.jalali import to_jalali
 log = logging.getLogger(__name__)
 
 
-async def enqueue(session: AsyncSession, case: Case, template: str, event_id: str, params: dict[str, str],
-                  new_complainant: Complainant | None = None) -> None:
+async def enqueue(session: AsyncSession, case: Case, template: str, event_id: str, params: dict[str, str]) -> None:
     """Queue `template` for the citizen of `case`: by SMS, and by e-mail too when they gave an address.
     Nothing for anonymous reports. `event_id` names the cause (the fact's or request's event id); the
     same cause queues once. `params` must not hold personal data; the case number and tracking code are
-    added here. Raises ValueError for an unknown template or missing or unsafe parameters.
-    `new_complainant`: the case is being created in this transaction with this complainant, so nothing
-    is queued for it yet and the address is known without asking the database."""
+    added here. Raises ValueError for an unknown template or missing or unsafe parameters."""
     if case.anonymous:
         return
     rows = notification_rows(case, template, event_id, params)  # validates before anything is asked
-    if new_complainant is not None:
-        has_email = new_complainant.email_ciphertext is not None
-    else:
-        has_email = (await session.exec(select(col(Complainant.email_ciphertext).is_not(None))
-                                        .where(Complainant.case_id == case.case_id))).first()
-        if has_email is None:
-            log.warning("case %s has no complainant row; %s not queued", case.case_id, rows[0]["template"])
-            return
-        if await _queued(session, case, NotificationTemplate(template), event_id):
-            return
+    has_email = (await session.exec(select(col(Complainant.email_ciphertext).is_not(None))
+                                    .where(Complainant.case_id == case.case_id))).first()
+    if has_email is None:
+        log.warning("case %s has no complainant row; %s not queued", case.case_id, rows[0]["template"])
+        return
+    if await _queued(session, case, NotificationTemplate(template), event_id):
+        return
     for row in rows if has_email else rows[:1]:
         session.add(Notification(**row))
 
@@ -64,12 +58,11 @@ def registered_rows(case: Case, event: CaseRegistered, has_email: bool) -> list[
     return rows if has_email else rows[:1]
 
 
-async def enqueue_for_fact(session: AsyncSession, case: Case, event: Event, event_id: str,
-                           new_complainant: Complainant | None = None) -> None:
+async def enqueue_for_fact(session: AsyncSession, case: Case, event: Event, event_id: str) -> None:
     """Queue what the citizen is told about this fact of their case, if anything."""
     match event:
         case CaseRegistered():
-            await enqueue(session, case, NotificationTemplate.registered, event_id, _registered_params(event), new_complainant)
+            await enqueue(session, case, NotificationTemplate.registered, event_id, _registered_params(event))
         case CaseRouted() | CaseTransferred():
             await enqueue(session, case, NotificationTemplate.referred, event_id,
                           {"unit_name": event.unit_name, "deadline_jalali": to_jalali(event.deadline_at)})
