@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from hub_shared.testing import random_national_id
 
@@ -79,9 +79,12 @@ def _client(url: str, body: str, seconds: float, start_at: float, concurrency: i
 
 async def _run(url: str, make_body, seconds: float, start_at: float, concurrency: int, rate: float) -> list[Answer]:
     answers: list[Answer] = []
-    # open loop: a connection per request in flight, so no request waits in the client for a free one
-    limits = httpx.Limits(max_connections=concurrency or 2000, max_keepalive_connections=concurrency or 200)
-    async with httpx.AsyncClient(timeout=TIMEOUT_S, limits=limits) as client:
+    # aiohttp's client: about 0.2 ms of CPU a request here, against 4.5 ms for httpx's, so that on a 2-core
+    # machine the generator does not take the CPU the hub needs, nor fall behind its own schedule.
+    # Open loop: no limit on connections, so no request waits in the client for a free one.
+    connector = aiohttp.TCPConnector(limit=concurrency or 0, limit_per_host=0)
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
         await asyncio.sleep(max(0.0, start_at - time.time()))
         began = time.monotonic()
 
@@ -89,13 +92,14 @@ async def _run(url: str, make_body, seconds: float, start_at: float, concurrency
             sent, at = time.monotonic(), time.time()
             payload = make_body()
             try:
-                response = await (client.post(url, json=payload) if payload is not None else client.get(url))
-            except httpx.HTTPError:
+                request = client.post(url, json=payload) if payload is not None else client.get(url)
+                async with request as response:
+                    status, retry_after = response.status, response.headers.get("retry-after")
+                    body = await response.json(content_type=None) if status == 201 and payload and "kind" in payload else {}
+            except (aiohttp.ClientError, TimeoutError):
                 answers.append(Answer(0, sent - began, time.monotonic() - sent, at=at))
                 return
-            case_id = response.json().get("case_id") if response.status_code == 201 and payload and "kind" in payload else None
-            answers.append(Answer(response.status_code, sent - began, time.monotonic() - sent,
-                                  response.headers.get("retry-after"), case_id, at))
+            answers.append(Answer(status, sent - began, time.monotonic() - sent, retry_after, body.get("case_id"), at))
 
         if concurrency:
             async def worker() -> None:

@@ -33,6 +33,7 @@ async def intake(tmp_path, monkeypatch):
     """Intake serving one busy address: many filings at once, none refused for the rate."""
     monkeypatch.setenv("HUB_PUBLIC_REQUESTS_PER_MINUTE", "10000")
     monkeypatch.setenv("HUB_HTTP_MAX_IN_FLIGHT", "64")
+    monkeypatch.setenv("HUB_HTTP_QUEUE_SECONDS", "5")  # a slow test machine must not shed: these tests are about groups
     runtime = sqlite_runtime(create_runtime, "intake", tmp_path)
     transport = httpx.ASGITransport(app=runtime.app(), raise_app_exceptions=False)  # a failure is a 500, as served
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:

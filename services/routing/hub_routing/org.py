@@ -71,7 +71,7 @@ class TreeRow(SQLModel, table=True):
     changed_at: datetime
 
 
-def install(runtime: Runtime, poll_seconds: float = 2.0) -> OrgTree:
+def install(runtime: Runtime, poll_seconds: float = 5.0) -> OrgTree:
     """Wire the tree into `runtime` (before `runtime.app()`): the `routing-org` consumer, the HTTP API, the
     publishers and the watcher. Returns the live tree; a second call returns the same one."""
     if (tree := _installed.get(runtime)) is not None:
