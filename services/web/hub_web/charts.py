@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from hub_web.open_data import Table, written
 
-WIDTH, ROW, LABEL, VALUE = 340, 26, 96, 84  # the label and value columns are wide enough for "کمتر از ۵"
+WIDTH, ROW, LABEL, VALUE = 340, 26, 112, 76  # room for "Ordibehesht 1405" and for "کمتر از ۵"
 GHOST = 6  # a hidden count gets a stub, not a length that would hint at its size
 
 
