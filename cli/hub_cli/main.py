@@ -37,8 +37,8 @@ def _console():
     return Console()
 
 
-# intake counts the portal's citizens by the address the portal names (X-Forwarded-For), only from this machine
-PORTAL_TRUST = {"HUB_INTAKE_TRUSTED_PROXIES": "127.0.0.1/32"}
+# intake and reporting count the portal's visitors by the address the portal names (X-Forwarded-For), only from this machine
+PORTAL_TRUST = {"intake": {"HUB_INTAKE_TRUSTED_PROXIES": "127.0.0.1/32"}, "reporting": {"HUB_REPORTING_TRUSTED_PROXIES": "127.0.0.1/32"}}
 
 
 def service_env(name: str, template: str) -> dict[str, str]:
@@ -90,7 +90,7 @@ def up(
         links = gateway_links({remote: f"http://127.0.0.1:{spec.port}" for remote, spec in simulators.items()})
         for spec in SERVICES:
             stack.start_service(spec, extra_env=service_env(spec.name, database_url_template) | (links if spec.name == "samad-gateway" else {})
-                                | (PORTAL_TRUST if spec.name == "intake" else {}))
+                                | PORTAL_TRUST.get(spec.name, {}))
         for spec in extra:
             stack.start_service(spec, extra_env=stack.service_env[spec.service_name])
         stack.start_web()

@@ -38,7 +38,8 @@ def screenshots(url: str = typer.Option("http://127.0.0.1:8000", help="the porta
 
 def _pages(page, sample_case: bool):
     """Go to each page in turn, yielding its name once it shows."""
-    for name, path in (("home", "/"), ("file", "/file"), ("follow", "/follow"), ("rate", f"/r/{SAMPLE_UNIT}")):
+    for name, path in (("home", "/"), ("file", "/file"), ("follow", "/follow"), ("rate", f"/r/{SAMPLE_UNIT}"),
+                       ("open-data", "/open-data"), ("open-data-province", "/open-data/labour/tehran")):
         page.goto(path)
         yield name
     page.goto("/file")

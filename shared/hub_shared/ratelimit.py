@@ -4,8 +4,10 @@ Limits hold per service process; behind several replicas the effective limit is 
 deployment sizes accordingly (or enforces again at the ingress).
 """
 
+import ipaddress
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
@@ -69,6 +71,36 @@ class TooManyRequests(HTTPException):
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def citizen_address(trusted: str) -> Callable[[Request], str]:
+    """`request` → the address to count it against, given comma-separated trusted addresses or networks.
+
+    A request that comes through a proxy the deployment trusts (the citizen's portal) is counted against the
+    address that proxy names in `X-Forwarded-For`, not against the proxy, so one busy portal does not exhaust
+    every citizen's allowance. From any other peer the header is ignored: a client cannot choose its own bucket."""
+    networks = trusted_networks(trusted)
+
+    def address(request: Request) -> str:
+        peer = client_ip(request)
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if not networks or not forwarded or not _within(peer, networks):
+            return peer
+        return forwarded.rsplit(",", 1)[-1].strip() or peer  # the hop the trusted proxy added
+
+    return address
+
+
+def trusted_networks(trusted: str) -> list:
+    """Comma-separated addresses or networks; a ValueError names a bad entry (settings validate with it)."""
+    return [ipaddress.ip_network(item.strip(), strict=False) for item in trusted.split(",") if item.strip()]
+
+
+def _within(peer: str, networks: list) -> bool:
+    try:
+        return any(ipaddress.ip_address(peer) in network for network in networks)
+    except ValueError:
+        return False
 
 
 def enforce(limiter: RateLimiter, key: str) -> None:

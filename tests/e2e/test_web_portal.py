@@ -3,6 +3,8 @@ the real broker: filing with an attachment, the receipt, following, an anonymous
 reaches reporting, errors in Persian beside their fields, all of it also with JavaScript off, and axe-core
 finding no serious or critical accessibility problem on any page."""
 
+import csv
+import io
 import re
 import subprocess
 import sys
@@ -17,7 +19,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 from hub_shared.auth import Role
 from hub_shared.testing import bearer, random_national_id
 
-from .helpers import staff_headers
+from .helpers import staff_headers, submit
 from .test_reporting import this_month
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -29,6 +31,8 @@ PERSIAN_DATE = re.compile(r"[۰-۹]{1,2} (فروردین|اردیبهشت|خرد
 TO_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 RATED_UNIT = "labour/fars/marvdasht/performance-office"
 REY_OFFICE = "labour/tehran/rey/performance-office"  # where a labour complaint about Rey is referred
+MONTHS_FA = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند")
+KIND_NAMES = {"complaint": "شکایت", "request": "درخواست", "suggestion": "پیشنهاد"}
 
 
 @pytest.fixture(scope="module")
@@ -299,6 +303,60 @@ def satisfaction_of(hub, unit: str, group: str, ratings: int) -> dict:
     return found
 
 
+@retry(stop=stop_after_delay(30), wait=wait_fixed(0.3), retry=retry_if_exception_type(AssertionError), reraise=True)
+def open_data_of(hub, agency: str, province: str, cases: int) -> dict:
+    """Reporting's public answer, once its read model counts `cases` cases this month."""
+    answer = httpx.get(f"{hub.url('reporting')}/api/v1/open-data", params={"agency": agency, "province": province}, timeout=5)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["months"][-1]["cases_total"] == {"value": cases, "suppressed": False}, answer.json()["months"][-1]
+    return answer.json()
+
+
+def cases_table(body: dict, kinds: list[str], digits=TO_PERSIAN) -> list[list[str]]:
+    """The cases table as the page should write reporting's answer: a row per month and the total row."""
+    def written(figure: dict) -> str:
+        return "کمتر از 5".translate(digits) if figure["suppressed"] else str(figure["value"]).translate(digits)
+
+    def label(month: str) -> str:
+        return "کل دوره" if month == "total" else f"{MONTHS_FA[int(month[5:]) - 1]} {month[:4].translate(TO_PERSIAN)}"
+
+    return [[label(m["month"]), *(written(m["cases"][kind]) for kind in kinds), written(m["cases_total"])]
+            for m in [*body["months"], body["total"]]]
+
+
+def test_the_open_data_page_shows_reporting_numbers_hides_small_counts_and_downloads_them(page, portal_hub) -> None:
+    shiraz = {"agency": "hajj", "province": "fars", "county": "shiraz"}  # no other test files cases there
+    for kind, count in (("complaint", 5), ("request", 2), ("suggestion", 2)):
+        for _ in range(count):
+            submit(portal_hub, kind=kind, target=shiraz)
+    body = open_data_of(portal_hub, "hajj", "fars", cases=9)
+    month = body["months"][-1]
+    assert month["cases"]["complaint"] == {"value": 5, "suppressed": False} and month["cases"]["request"]["suppressed"]
+
+    page.goto("/")
+    page.get_by_role("link", name="آمار باز", exact=True).click()
+    check_page(page)
+    page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="سازمان حج و زیارت")).get_by_text("به تفکیک استان").click()
+    page.get_by_role("link", name="فارس").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("فارس")
+    kinds = ["complaint", "request", "suggestion"]
+    rows = page.locator("#table-cases tr")
+    assert [rows.nth(i).locator("th, td").all_inner_texts() for i in range(rows.count())] == [
+        ["ماه", *(KIND_NAMES[kind] for kind in kinds), "همه"], *cases_table(body, kinds)]
+    this_months_row = page.locator("#table-cases tbody tr").nth(len(body["months"]) - 1)
+    expect(this_months_row.locator("td").nth(1)).to_have_text("کمتر از ۵")  # 2 requests
+    expect(this_months_row.locator("td").nth(0)).to_have_text("۵")
+    expect(page.locator("svg.chart title").first).to_contain_text("پرونده‌ها")
+    check_page(page)
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="دریافت جدول‌ها (CSV)").click()
+    content = Path(download.value.path()).read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")
+    rows_of_csv = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert rows_of_csv[2:2 + len(body["months"]) + 1] == cases_table(body, kinds, digits=str.maketrans("", ""))
+
+
 def test_the_portal_switches_to_english_left_to_right(page) -> None:
     page.goto("/")
     check_page(page)
@@ -323,7 +381,7 @@ def test_hub_screenshots_saves_every_page_at_a_phones_and_a_laptops_width(portal
     done = subprocess.run([str(hub_command), "screenshots", "--url", portal_hub.url("web"), "--out", str(tmp_path), "--sample-case"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    pages = ("home", "file", "follow", "rate", "file-errors", "receipt", "case")
+    pages = ("home", "file", "follow", "rate", "open-data", "open-data-province", "file-errors", "receipt", "case")
     for size, width in (("phone", 390), ("laptop", 1366)):
         for name in pages:
             header = (tmp_path / f"{name}-{size}.png").read_bytes()[:24]

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from hub_intake.addresses import citizen_address
 from hub_intake.domain import CaseSubmission, Rejection
 from hub_intake.registration import GroupCommit, Origin, Outcome
 from hub_intake.settings import IntakeSettings
@@ -17,7 +16,7 @@ from hub_shared.auth import AUTH_RESPONSES, Forbidden, NotAuthenticated, Princip
 from hub_shared.events import Channel
 from hub_shared.jalali import to_jalali, to_jalali_words
 from hub_shared.logs import case_context
-from hub_shared.ratelimit import RateLimiter, enforce
+from hub_shared.ratelimit import RateLimiter, citizen_address, enforce
 from hub_shared.service import Runtime, problem
 
 log = logging.getLogger(__name__)

@@ -18,14 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_intake.addresses import citizen_address
 from hub_intake.casefile import announce
 from hub_intake.models import Case, CaseHistory, Complainant, Objection, PendingRating
 from hub_intake.settings import IntakeSettings
 from hub_shared.events import Aspects, CaseArchived, CaseHandlingRated, CaseReopened
 from hub_shared.events.describe import OUTCOME_FA, STATUS_FA
 from hub_shared.jalali import TEHRAN, to_jalali
-from hub_shared.ratelimit import RateLimiter, TooManyRequests, enforce
+from hub_shared.ratelimit import RateLimiter, TooManyRequests, citizen_address, enforce
 from hub_shared.reference import org_seed
 from hub_shared.service import Runtime, problem
 from hub_shared.text import normalize_digits, normalize_text

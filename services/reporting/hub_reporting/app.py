@@ -1,8 +1,8 @@
-"""Reporting wiring: projections of case facts and ratings, and the status, report, satisfaction, feed and timeline APIs."""
+"""Reporting wiring: projections of case facts and ratings, and the status, report, satisfaction, feed, timeline and open-data APIs."""
 
 from pathlib import Path
 
-from hub_reporting import api, feed_api, reports_api, satisfaction_api
+from hub_reporting import api, feed_api, open_data_api, reports_api, satisfaction_api
 from hub_reporting.projection import PROJECTED, project
 from hub_reporting.satisfaction import project_ratings
 from hub_reporting.settings import ReportingSettings
@@ -27,5 +27,5 @@ def create_runtime(settings: HubSettings) -> Runtime:
     for subscription in runtime.reporting_subscriptions:
         runtime.add_subscription(subscription)
     runtime.routers += [api.router(runtime), feed_api.router(runtime, reporting), reports_api.router(runtime, reporting, calendars),
-                        satisfaction_api.router(runtime, reporting)]
+                        satisfaction_api.router(runtime, reporting), open_data_api.router(runtime, reporting, calendars)]
     return runtime

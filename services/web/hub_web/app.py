@@ -18,7 +18,7 @@ from hub_shared.logs import setup_logging
 from hub_shared.service import QuietServer
 from hub_shared.settings import HubSettings
 from hub_web.assets import missing_assets
-from hub_web.pages import filing, following, home, rating
+from hub_web.pages import filing, following, home, open_data, rating
 from hub_web.portal import Portal
 from hub_web.security import security_headers
 from hub_web.settings import WebSettings
@@ -38,7 +38,7 @@ def create_app(hub: HubSettings, settings: WebSettings) -> FastAPI:
 
     app = FastAPI(title="hub web", version="0.1.0", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (home, filing, rating):
+    for module in (home, filing, rating, open_data):
         app.include_router(module.router(portal))
     app.include_router(following.router(portal, load_calendars(hub).named(None)))
     app.middleware("http")(security_headers)

@@ -12,6 +12,7 @@ class WebSettings(BaseSettings):
 
     intake_url: str = Field("http://127.0.0.1:8001", description="Intake's HTTP API (cases, tracking, attachments, ratings)")
     routing_url: str = Field("http://127.0.0.1:8002", description="Routing's HTTP API (agencies, provinces, counties)")
+    reporting_url: str = Field("http://127.0.0.1:8004", description="Reporting's HTTP API (the open data)")
     upstream_timeout_seconds: float = Field(10, gt=0, le=120, description="Longest wait for another service's answer")
     form_key: SecretStr = Field(SecretStr(DEVELOPMENT_ONLY_FORM_KEY), min_length=16,
                                 description="Key that signs the forms' anti-forgery tokens; set a long random value in production")

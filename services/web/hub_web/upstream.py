@@ -28,6 +28,7 @@ class Upstream:
         timeout = httpx.Timeout(settings.upstream_timeout_seconds)
         self.intake = httpx.AsyncClient(base_url=settings.intake_url, timeout=timeout)
         self.routing = httpx.AsyncClient(base_url=settings.routing_url, timeout=timeout)
+        self.reporting = httpx.AsyncClient(base_url=settings.reporting_url, timeout=timeout)
         self._places: tuple[float, dict] | None = None
         self._policy: dict | None = None
         self._unit_names: dict[str, str] = {}
@@ -35,11 +36,17 @@ class Upstream:
     async def close(self) -> None:
         await self.intake.aclose()
         await self.routing.aclose()
+        await self.reporting.aclose()
 
     async def post_intake(self, path: str, body: dict, citizen_address: str) -> Answer:
         """A citizen's request to intake, naming the citizen's address so intake's per-address limits count the
         citizen, not the portal (intake trusts the header only from the addresses in HUB_INTAKE_TRUSTED_PROXIES)."""
         return await self._call(self.intake, "POST", path, body, headers={"X-Forwarded-For": citizen_address})
+
+    async def open_data(self, query: dict[str, str], citizen_address: str) -> Answer:
+        """Reporting's public aggregates for an agency (and province), counted against the visitor's address as
+        intake counts them (reporting trusts the header only from HUB_REPORTING_TRUSTED_PROXIES)."""
+        return await self._call(self.reporting, "GET", "/api/v1/open-data", params=query, headers={"X-Forwarded-For": citizen_address})
 
     async def places(self) -> dict:
         """Agencies, provinces and their counties (routing), kept a few minutes."""
@@ -75,9 +82,9 @@ class Upstream:
         return "ok" if answer.status_code == 200 else f"failed: HTTP {answer.status_code}"
 
     async def _call(self, client: httpx.AsyncClient, method: str, path: str, body: dict | None = None,
-                    headers: dict[str, str] | None = None) -> Answer:
+                    headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> Answer:
         try:
-            response = await client.request(method, path, json=body, headers=headers)
+            response = await client.request(method, path, json=body, headers=headers, params=params)
         except httpx.HTTPError as error:  # never the body: it may hold a citizen's personal data
             log.warning("%s %s%s failed: %s", method, client.base_url, path, type(error).__name__)
             raise Unavailable(path) from None

@@ -37,9 +37,10 @@ def router(portal: Portal) -> APIRouter:
 
     @api.get("/health/ready")
     async def ready() -> JSONResponse:
-        """Every page works: intake and routing answer."""
+        """Every page works: intake, routing and reporting (the open data) answer."""
         return _health({"intake": await portal.upstream.serving(portal.upstream.intake),
-                        "routing": await portal.upstream.serving(portal.upstream.routing)})
+                        "routing": await portal.upstream.serving(portal.upstream.routing),
+                        "reporting": await portal.upstream.serving(portal.upstream.reporting)})
 
     return api
 
