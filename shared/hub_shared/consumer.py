@@ -83,6 +83,11 @@ class Subscription:
     # batch's new ones go to one call, after the others, so a batch of 200 ratings is a few upserts instead of 800
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
     after_commit: Callable[[], None] = lambda: None
+    # Once per batch, around its handlers: `prepare` loads what the batch's handlers will read (one query per table
+    # instead of one per event) and `finish` writes what they gathered. With them the session does not flush before
+    # every query: the batch's rows go to the database at commit, a few statements for the whole batch.
+    prepare: BatchHandler | None = None
+    finish: Callable[[AsyncSession], Awaitable[None]] | None = None
     hold_cases: bool = True  # False where order within a key does not matter (ratings keyed by unit): nothing is held
 
     @property
@@ -293,6 +298,9 @@ class BatchConsumer:
     async def _apply(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
         """Apply each envelope not seen before, recording it in the inbox in the same transaction."""
         seen = await processed_ids(session, self._sub.group, [envelope.id for envelope in envelopes])
+        if self._sub.prepare is not None:
+            session.sync_session.autoflush = False
+            await self._sub.prepare(session, [envelope for envelope in envelopes if envelope.id not in seen])
         together: dict[str, list[Envelope]] = {}
         for envelope in envelopes:
             parent = propagate.extract({"traceparent": envelope.traceparent} if envelope.traceparent else {})
@@ -315,6 +323,8 @@ class BatchConsumer:
                     await self._sub.handlers[envelope.type](session, envelope)
         for event_type, batch in together.items():
             await self._sub.batch_handlers[event_type](session, batch)
+        if self._sub.finish is not None:
+            await self._sub.finish(session)
 
     async def _apply_alone(self, record: ConsumerRecord, envelope: Envelope, releases: bool = False) -> Exception | None:
         """Apply one record with bounded retries; dead-letter it if it keeps failing and return the failure."""

@@ -34,6 +34,24 @@ async def deliver(runtime: Runtime, *items: Event | Envelope) -> None:
             await broker.publish(value, envelope.data.topic, key=key, headers=headers)
 
 
+async def deliver_batch(runtime: Runtime, group: str, *items: Event | Envelope) -> None:
+    """Hand every item to the consumer group `group` of the service as one batch, as a poll that brought them all
+    would (the in-memory broker of `deliver` hands them over one at a time)."""
+    from aiokafka import ConsumerRecord
+
+    from hub_shared.consumer import BatchConsumer
+
+    records = []
+    for offset, item in enumerate(items):
+        envelope = item if isinstance(item, Envelope) else wrap(item, "/test")
+        key, value, headers = to_kafka(envelope)
+        records.append(ConsumerRecord(topic=envelope.data.topic, partition=0, offset=offset, timestamp=0, timestamp_type=0, key=key,
+                                      value=value, checksum=None, serialized_key_size=len(key), serialized_value_size=len(value),
+                                      headers=[(name, content.encode()) for name, content in headers.items()]))
+    sub = next(sub for sub in runtime.subscriptions if sub.group == group)
+    await BatchConsumer(runtime.broker, runtime.settings, runtime.sessions, sub).process(records)
+
+
 async def staged(runtime: Runtime) -> list[Envelope]:
     """The events the service put in its outbox, oldest first."""
     from hub_shared.envelope import from_kafka

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from hub_reporting import api, feed_api, open_data_api, reports_api, satisfaction_api
-from hub_reporting.projection import PROJECTED, project
+from hub_reporting.projection import PROJECTED, finish, prepare, project
 from hub_reporting.satisfaction import project_ratings
 from hub_reporting.settings import ReportingSettings
 from hub_shared.calendar import load_calendars
@@ -20,7 +20,8 @@ def create_runtime(settings: HubSettings) -> Runtime:
     reporting = ReportingSettings()
     calendars = load_calendars(settings)  # each case fact names its unit's calendar
     runtime.reporting_subscriptions = [
-        Subscription(topic=CASES.name, group="reporting", handlers={model.event_type: project for model in PROJECTED}),
+        Subscription(topic=CASES.name, group="reporting", handlers={model.event_type: project for model in PROJECTED},
+                     prepare=prepare, finish=finish),
         Subscription(topic=FEEDBACK.name, group="reporting-feedback", batch_handlers={RatingSubmitted.event_type: project_ratings},
                      hold_cases=False),  # ratings are keyed by unit and add up in any order: one bad rating holds none
     ]

@@ -2,8 +2,11 @@
 of each fact), the per-case statistics row, and the status change feed. Every effect is a pure function of
 the events, so replaying the topic from the beginning rebuilds identical tables (`python -m hub_reporting rebuild`)."""
 
+from dataclasses import dataclass, field
+from uuid import UUID
+
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_reporting.models import CaseFact, CaseHistoryEntry, CaseStatus, FeedCounter, StatusChange
@@ -14,9 +17,46 @@ from hub_shared.events.describe import TIMELINE_ONLY, StatusNote, describe
 from hub_shared.jalali import as_utc
 
 
+@dataclass
+class BatchRows:
+    """The rows a batch of facts reads and changes, loaded once for the batch: the status and statistics row of
+    each of its cases, and the change-feed entries, which are numbered when the batch ends."""
+
+    statuses: dict[UUID, CaseStatus] = field(default_factory=dict)
+    facts: dict[UUID, CaseFact] = field(default_factory=dict)
+    changes: list[StatusChange] = field(default_factory=list)
+
+
+BATCH = "reporting.batch"
+
+
+async def prepare(session: AsyncSession, envelopes: list[Envelope]) -> None:
+    """Load the batch's cases in two queries, so projecting an event reads nothing more from the database."""
+    ids = {envelope.data.case_id for envelope in envelopes}
+    rows = BatchRows()
+    if ids:
+        rows.statuses = {status.case_id: status for status in
+                         (await session.exec(select(CaseStatus).where(col(CaseStatus.case_id).in_(ids)))).all()}
+        rows.facts = {fact.case_id: fact for fact in
+                      (await session.exec(select(CaseFact).where(col(CaseFact.case_id).in_(ids)))).all()}
+    session.info[BATCH] = rows
+
+
+async def finish(session: AsyncSession) -> None:
+    """Number the batch's status changes, in the order they happened, with one update of the feed counter."""
+    changes = session.info.pop(BATCH).changes
+    if changes:
+        last = (await session.execute(update(FeedCounter).where(FeedCounter.id == 1)
+                                      .values(last_seq=FeedCounter.last_seq + len(changes)).returning(FeedCounter.last_seq))).scalar_one()
+        for seq, change in enumerate(changes, start=last - len(changes) + 1):
+            change.seq = seq
+        session.add_all(changes)
+
+
 async def project(session: AsyncSession, envelope: Envelope) -> None:
     event = envelope.data
-    status = (await session.exec(select(CaseStatus).where(CaseStatus.case_id == event.case_id))).first()
+    rows: BatchRows = session.info[BATCH]
+    status = rows.statuses.get(event.case_id)
     # Facts of a case come from several services. After the broker lost its memory each outbox sends its
     # facts again on its own, so routing's `case routed` can arrive before intake's `case registered`.
     # A registration that comes after later facts fills in what it alone knows and changes nothing else.
@@ -24,17 +64,18 @@ async def project(session: AsyncSession, envelope: Envelope) -> None:
     if status is None:
         status = CaseStatus(tracking_code=event.tracking_code, case_id=event.case_id, status="registered", updated_at=envelope.time)
         session.add(status)
+        rows.statuses[event.case_id] = status
     if late_registration:
         _register_late(status, event)
-        await _project_late_registration(session, event, status)
+        rows.facts[event.case_id] = await _project_late_registration(session, event, status)
     else:
         _apply(status, event)
-        await _project_fact(session, event)
+        _project_fact(rows, session, event)
     new_status, note_fa, note_en = _describe(event)
     if late_registration:
         new_status = None
     if new_status is not None:
-        await _record_change(session, envelope, new_status, status.unit_id or "")
+        rows.changes.append(_change(envelope, new_status, status.unit_id or ""))
     status.status = new_status = new_status or status.status
     if not late_registration:
         status.updated_at = envelope.time  # the fact's time, not the clock's: a rebuild gives the same row
@@ -75,8 +116,9 @@ def _register_late(status: CaseStatus, event: CaseRegistered) -> None:
     status.registered_at = event.registered_at
 
 
-async def _project_late_registration(session: AsyncSession, event: CaseRegistered, status: CaseStatus) -> None:
+async def _project_late_registration(session: AsyncSession, event: CaseRegistered, status: CaseStatus) -> CaseFact:
     """The statistics row, with where the case went and when from the facts that came first."""
+    await session.flush()  # the facts that came first may be in this very batch
     referred = (await session.exec(select(CaseHistoryEntry.occurred_at).where(
         CaseHistoryEntry.case_id == event.case_id, CaseHistoryEntry.event_type == CaseRouted.event_type)
         .order_by(CaseHistoryEntry.occurred_at))).first()
@@ -84,6 +126,7 @@ async def _project_late_registration(session: AsyncSession, event: CaseRegistere
     fact.unit_id = status.unit_id or fact.unit_id
     fact.deadline_at, fact.routed_at = status.deadline_at, referred
     session.add(fact)
+    return fact
 
 
 def _registered_fact(event: CaseRegistered) -> CaseFact:
@@ -94,11 +137,12 @@ def _registered_fact(event: CaseRegistered) -> CaseFact:
                     about_employee=event.about_employee, registered_at=event.registered_at)
 
 
-async def _project_fact(session: AsyncSession, event) -> None:
+def _project_fact(rows: BatchRows, session: AsyncSession, event) -> None:
     if isinstance(event, CaseRegistered):
-        session.add(_registered_fact(event))
+        rows.facts[event.case_id] = fact = _registered_fact(event)
+        session.add(fact)
         return
-    fact = await session.get(CaseFact, event.case_id)
+    fact = rows.facts.get(event.case_id)
     if fact is None:
         return  # a fact about a case registered before this read model existed: nothing to count it against
     match event:
@@ -120,14 +164,13 @@ async def _project_fact(session: AsyncSession, event) -> None:
     session.add(fact)
 
 
-async def _record_change(session: AsyncSession, envelope: Envelope, status: str, unit_id: str) -> None:
-    """The counter row is updated in this transaction, so it stays locked until commit: a later transaction
-    gets a higher number only after this one committed, and a reader of the feed never skips a late committer."""
-    seq = (await session.execute(update(FeedCounter).where(FeedCounter.id == 1)
-                                 .values(last_seq=FeedCounter.last_seq + 1).returning(FeedCounter.last_seq))).scalar_one()
+def _change(envelope: Envelope, status: str, unit_id: str) -> StatusChange:
+    """A change-feed entry, numbered by `finish`. The counter row is updated in the batch's transaction, so it stays
+    locked until commit: a later transaction gets higher numbers only after this one committed, and a reader of the
+    feed never skips a late committer."""
     event = envelope.data
-    session.add(StatusChange(seq=seq, event_id=envelope.id, case_id=event.case_id, tracking_code=event.tracking_code,
-                             unit_id=unit_id, status=status, event_type=envelope.type, occurred_at=envelope.time))
+    return StatusChange(event_id=envelope.id, case_id=event.case_id, tracking_code=event.tracking_code,
+                        unit_id=unit_id, status=status, event_type=envelope.type, occurred_at=envelope.time)
 
 
 PROJECTED = (CaseRegistered, CaseRouted, CaseRejected, CaseLinked, DeadlineScheduled, CaseAnswered, CaseReopened, CaseArchived,

@@ -16,7 +16,7 @@ from hub_shared.auth import Role
 from hub_shared.envelope import Envelope, wrap
 from hub_shared.events import (Aspects, CaseAnswered, CaseRegistered, CaseReopened, CaseRouted, CaseTransferred, RatingSubmitted,
                                RoutingDecision, Target)
-from hub_shared.testing import bearer, deliver, sqlite_runtime
+from hub_shared.testing import bearer, deliver, deliver_batch, sqlite_runtime
 
 AZAR_1405 = datetime(2026, 11, 25, 8, tzinfo=UTC)  # 4 Azar 1405 (month 09)
 UNIT = "labour/tehran/rey/performance-office"
@@ -68,6 +68,23 @@ async def test_rebuild_from_the_same_events_gives_identical_tables(tmp_path) -> 
     assert not (await dump(runtime))["reporting_case_fact"]
     await deliver(runtime, *events)
     assert await dump(runtime) == before
+
+
+async def test_one_batch_projects_as_the_same_facts_one_at_a_time(tmp_path) -> None:
+    """A poll brings many cases' facts at once; they are read and written a batch at a time, and must come out as
+    if applied one by one: same rows, the change feed numbered in the order of the facts, redeliveries ignored."""
+    first, second, third = case_events(1), case_events(2), case_events(3)
+    facts = [*first, second[1], second[0], *third[:2], second[2], third[2]]  # case 2's routing comes before its registration
+    one_by_one = sqlite_runtime(create_runtime, "reporting", tmp_path / "one")
+    await deliver(one_by_one, *facts)
+    batched = sqlite_runtime(create_runtime, "reporting", tmp_path / "batch")
+    await deliver_batch(batched, "reporting", *facts[:3])
+    await deliver_batch(batched, "reporting", *facts, first[1])  # a redelivered batch, and one fact twice, change nothing
+    assert await dump(batched) == await dump(one_by_one)
+    feed = (await get(batched, "/api/v1/changes", bearer(Role.presidential_centre), limit=100)).json()["changes"]
+    assert [(c["tracking_code"], c["status"]) for c in feed] == [
+        ("00000000001", "registered"), ("00000000001", "referred"), ("00000000001", "answered"), ("00000000002", "referred"),
+        ("00000000003", "registered"), ("00000000003", "referred"), ("00000000002", "answered"), ("00000000003", "answered")]
 
 
 async def test_monthly_report_counts_times_and_ranks_and_exports(tmp_path) -> None:
