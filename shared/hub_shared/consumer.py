@@ -84,8 +84,8 @@ class Subscription:
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
     after_commit: Callable[[], None] = lambda: None
     # Once per batch, around its handlers: `prepare` loads what the batch's handlers will read (one query per table
-    # instead of one per event) and `finish` writes what they gathered. With them the session does not flush before
-    # every query: the batch's rows go to the database at commit, a few statements for the whole batch.
+    # instead of one per event; see `preload`) and `finish` writes what they gathered. Handlers that then read only
+    # what was loaded make the session flush once, at commit: a few statements for the whole batch.
     prepare: BatchHandler | None = None
     finish: Callable[[AsyncSession], Awaitable[None]] | None = None
     hold_cases: bool = True  # False where order within a key does not matter (ratings keyed by unit): nothing is held
@@ -299,7 +299,6 @@ class BatchConsumer:
         """Apply each envelope not seen before, recording it in the inbox in the same transaction."""
         seen = await processed_ids(session, self._sub.group, [envelope.id for envelope in envelopes])
         if self._sub.prepare is not None:
-            session.sync_session.autoflush = False
             await self._sub.prepare(session, [envelope for envelope in envelopes if envelope.id not in seen])
         together: dict[str, list[Envelope]] = {}
         for envelope in envelopes:
@@ -379,6 +378,18 @@ class BatchConsumer:
             slim = {name: value for name, value in headers.items() if name.startswith(("hub_dlq_", "ce_"))}
             slim[BODY_OMITTED] = f"{type(refusal).__name__}: {len(record.value or b'')} bytes; the original stays at its origin offset"
             await self._broker.publish(b"", DLQ.name, key=record.key, headers=slim)
+
+
+async def preload(session: AsyncSession, name: str, model: type[SQLModel], column: Any, keys: set) -> None:
+    """Load the rows of `model` whose `column` is one of `keys` in one query, for the batch's handlers to find with
+    `preloaded(session, name)`: a dict from key to row, which they keep up to date with rows they add."""
+    rows = (await session.exec(select(model).where(col(column).in_(keys)))).all() if keys else []
+    session.info[name] = {getattr(row, column.key): row for row in rows}
+
+
+def preloaded(session: AsyncSession, name: str) -> dict | None:
+    """The rows `preload` loaded under `name` for this session's batch; None outside a consumer's batch."""
+    return session.info.get(name)
 
 
 async def held_cases(session: AsyncSession, group: str | None = None) -> list[HeldCase]:

@@ -5,9 +5,9 @@ from pathlib import Path
 from hub_followup.api import router
 from hub_followup.clock import Clock, SystemClock
 from hub_followup.firing import TimerPoller
-from hub_followup.casework import PUBLISHED, CaseWork
+from hub_followup.casework import PUBLISHED, CaseWork, load_cases
 from hub_followup.casework_api import router as casework_router
-from hub_followup.handlers import DeadlineKeeper
+from hub_followup.handlers import DeadlineKeeper, load_ladders
 from hub_followup.ladder import policies
 from hub_shared.calendar import load_calendars
 from hub_shared.consumer import Subscription
@@ -33,7 +33,7 @@ def create_runtime(settings: HubSettings, clock: Clock | None = None) -> Runtime
         **{event.event_type: keeper.on_closed for event in (CaseReturned, CaseAnswered, CaseArchived)},
         CaseRejected.event_type: keeper.on_closed,
         CaseReopened.event_type: keeper.on_reopened,
-    }))
+    }, prepare=load_ladders))
     runtime.publisher(CASES.name, DeadlineScheduled)
     for step_event in (ReminderSent, SlaBreached, FollowUpSent, CaseEscalated):
         runtime.publisher(CASES.name, step_event)
@@ -42,7 +42,8 @@ def create_runtime(settings: HubSettings, clock: Clock | None = None) -> Runtime
     # Case work reads hub.cases.v1 in a group of its own rather than sharing the timers' handlers: each
     # group gets every fact with its own inbox and offsets, so the two consumers evolve apart.
     work = CaseWork(runtime, clock)
-    runtime.add_subscription(Subscription(topic=CASES.name, group="followup-casework", handlers=work.case_facts()))
+    runtime.add_subscription(Subscription(topic=CASES.name, group="followup-casework", handlers=work.case_facts(),
+                                          prepare=load_cases))
     runtime.add_subscription(Subscription(topic=INBOUND.name, group="followup-inbound",
                                           handlers={SubmitResponse.event_type: work.on_submit_response}))
     for event in PUBLISHED:

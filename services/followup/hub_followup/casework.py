@@ -21,7 +21,7 @@ from hub_followup.casework_models import WorkedCase, WorkStep
 from hub_followup.clock import Clock, SystemClock
 from hub_followup.ladder import pause_clock, resume_clock
 from hub_shared.auth import Principal, Role
-from hub_shared.consumer import Handler
+from hub_shared.consumer import Handler, preload, preloaded
 from hub_shared.envelope import Envelope
 from hub_shared.events import (AnswerOutcome, AnswerReturnedForRework, CaseAnswered, CaseArchived, CaseForwarded,
                                CaseRegistered, CaseRejected, CaseReopened, CaseReturned, CaseRouted, CaseTransferred,
@@ -32,6 +32,7 @@ from hub_shared.service import Runtime
 from hub_shared.text import normalize_text
 
 log = logging.getLogger(__name__)
+CASES = "followup.cases"
 
 
 class Stage(StrEnum):
@@ -119,15 +120,16 @@ class CaseWork:
         event: CaseRegistered = envelope.data
         case = await find(session, event.case_id)
         if case is None:
-            session.add(_new_case(event.case_id, event.tracking_code, event.target.agency, kind=event.kind.value,
-                                  confidential=event.confidential, about_employee=event.about_employee))
+            _add(session, _new_case(event.case_id, event.tracking_code, event.target.agency, kind=event.kind.value,
+                                    confidential=event.confidential, about_employee=event.about_employee))
         elif case.kind is None:  # routed first (outboxes resend on their own after a broker loss): only the kind is new
             case.kind = event.kind.value
             session.add(case)
 
     async def on_routed(self, session: AsyncSession, envelope: Envelope) -> None:
         event: CaseRouted = envelope.data
-        case = await find(session, event.case_id) or _new_case(event.case_id, event.tracking_code, event.unit_id.split("/")[0])
+        case = await find(session, event.case_id) or _add(session, _new_case(event.case_id, event.tracking_code,
+                                                                              event.unit_id.split("/")[0]))
         case.unit_id, case.unit_name, case.deadline_at = event.unit_id, event.unit_name, event.deadline_at
         case.confidential, case.about_employee = event.confidential, event.about_employee
         if case.stage not in OPEN:  # first routing, or routed again after a return: work starts afresh
@@ -253,9 +255,24 @@ class CaseWork:
         self._runtime.stage(session, event)
 
 
+async def load_cases(session: AsyncSession, envelopes: list[Envelope]) -> None:
+    """The view of a batch's cases, in one query (`Subscription.prepare`): the batch's facts find them in it."""
+    await preload(session, CASES, WorkedCase, WorkedCase.case_id, {envelope.data.case_id for envelope in envelopes})
+
+
+def _add(session: AsyncSession, case: WorkedCase) -> WorkedCase:
+    session.add(case)
+    if (cases := preloaded(session, CASES)) is not None:
+        cases[case.case_id] = case
+    return case
+
+
 async def find(session: AsyncSession, case_id, for_update: bool = False) -> WorkedCase | None:
-    """A query, not session.get: it flushes, so a case added earlier in the same batch is found. With
-    `for_update`, concurrent steps on one case take turns (PostgreSQL; SQLite writes one at a time anyway)."""
+    """In a consumer's batch, from the cases it loaded (and added). Otherwise a query, not session.get: it flushes,
+    so a case added earlier in the same transaction is found. With `for_update`, concurrent steps on one case take
+    turns (PostgreSQL; SQLite writes one at a time anyway)."""
+    if not for_update and (cases := preloaded(session, CASES)) is not None:
+        return cases.get(case_id)
     query = select(WorkedCase).where(WorkedCase.case_id == case_id)
     return (await session.exec(query.with_for_update() if for_update else query)).first()
 

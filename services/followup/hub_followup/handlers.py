@@ -8,6 +8,8 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared.consumer import preload, preloaded
+
 from hub_followup.clock import Clock
 from hub_followup.ladder import WAITING, agency_of, first_steps, policies, recount, timer_for
 from hub_followup.models import Ladder, Timer, TimerStatus
@@ -18,6 +20,17 @@ from hub_shared.jalali import as_utc
 from hub_shared.service import Runtime
 
 log = logging.getLogger(__name__)
+LADDERS = "followup.ladders"
+
+
+async def load_ladders(session: AsyncSession, envelopes: list[Envelope]) -> None:
+    """The ladders of a batch's cases, in one query (`Subscription.prepare`)."""
+    await preload(session, LADDERS, Ladder, Ladder.case_id, {envelope.data.case_id for envelope in envelopes})
+
+
+async def _ladder(session: AsyncSession, case_id) -> Ladder | None:
+    ladders = preloaded(session, LADDERS)
+    return ladders.get(case_id) if ladders is not None else await session.get(Ladder, case_id)
 
 
 class DeadlineKeeper:
@@ -27,11 +40,13 @@ class DeadlineKeeper:
     async def on_routed(self, session: AsyncSession, envelope: Envelope) -> None:
         """A new ladder; a case routed again (after a return) starts over with the new unit and deadline."""
         case: CaseRouted = envelope.data
-        ladder = await session.get(Ladder, case.case_id)
+        ladder = await _ladder(session, case.case_id)
         first = ladder is None  # every case with timers has a ladder (migration 0003): nothing of it waits yet
         if first:
             ladder = Ladder(case_id=case.case_id, tracking_code=case.tracking_code, agency=agency_of(case.unit_id),
                             unit_id=case.unit_id, deadline_at=as_utc(case.deadline_at), number=0)
+            if (ladders := preloaded(session, LADDERS)) is not None:
+                ladders[case.case_id] = ladder
         ladder.unit_id, ladder.agency, ladder.calendar = case.unit_id, agency_of(case.unit_id), case.calendar
         ladder.confidential, ladder.about_employee = case.confidential, case.about_employee
         await self._start(session, ladder, as_utc(case.deadline_at), first=first)
@@ -39,7 +54,7 @@ class DeadlineKeeper:
     async def on_reopened(self, session: AsyncSession, envelope: Envelope) -> None:
         """The citizen objected to the answer: a fresh ladder with the policy's deadline for reopened cases."""
         event: CaseReopened = envelope.data
-        ladder = await session.get(Ladder, event.case_id)
+        ladder = await _ladder(session, event.case_id)
         if ladder is None:
             log.warning("reopened case has no ladder here (routed before follow-up kept ladders); nothing to follow up")
             return
@@ -54,7 +69,7 @@ class DeadlineKeeper:
         event: CaseTransferred | CaseForwarded = envelope.data
         await session.execute(update(Timer).where(col(Timer.case_id) == event.case_id, col(Timer.status).in_(WAITING))
                               .values(unit_id=event.unit_id))
-        ladder = await session.get(Ladder, event.case_id)
+        ladder = await _ladder(session, event.case_id)
         if ladder is None:
             log.warning("moved case has no ladder here (routed before follow-up kept ladders); its timers moved to %s",
                         event.unit_id)

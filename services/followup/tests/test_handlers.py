@@ -62,3 +62,38 @@ async def test_timers_are_shown_only_to_staff_who_may_see_the_case(tmp_path, hea
         error = response.json()["error"]
         assert reason in error["message_en"] and error["message_fa"]
         assert error["code"] == ("forbidden" if status == 403 else "not_authenticated")
+
+
+async def test_a_batch_of_routings_and_reroutings_keeps_one_ladder_per_case(tmp_path, caplog) -> None:
+    """A poll brings many cases' facts at once: each batch reads its ladders and case views in one query each, so a
+    case routed twice within one batch (routed, returned, routed again) must find the ladder the batch itself made."""
+    from sqlmodel import select
+
+    from hub_followup.casework_models import WorkedCase, WorkStep
+    from hub_followup.models import Ladder, Timer
+    from hub_shared.events import CaseRegistered, Target
+    from hub_shared.testing import deliver_batch
+
+    runtime = sqlite_runtime(create_runtime, "followup", tmp_path)
+    first, second = routed(), routed()
+    again = first.model_copy(update={"unit_id": "labour/tehran/rey/performance-office"})
+    registered = CaseRegistered(case_id=second.case_id, tracking_code=second.tracking_code, case_number="1405-00000002",
+                                kind="complaint", channel="web", target=Target(agency="labour", province="tehran"),
+                                registered_at=datetime.now(UTC))
+    facts = [wrap(first, "/hub/routing"), wrap(registered, "/hub/intake"), wrap(second, "/hub/routing"), wrap(again, "/hub/routing")]
+    for group in ("followup", "followup-casework"):
+        await deliver_batch(runtime, group, *facts)
+        await deliver_batch(runtime, group, *facts)  # the whole batch again: nothing changes
+    assert "retrying one by one" not in caplog.text  # each batch went through whole, not event by event after a failure
+    async with runtime.sessions() as session:
+        ladders = {ladder.case_id: ladder for ladder in (await session.exec(select(Ladder))).all()}
+        timers = (await session.exec(select(Timer))).all()
+        cases = {case.case_id: case for case in (await session.exec(select(WorkedCase))).all()}
+        steps = (await session.exec(select(WorkStep))).all()
+    assert {case_id: ladder.number for case_id, ladder in ladders.items()} == {first.case_id: 2, second.case_id: 1}
+    assert ladders[first.case_id].unit_id == "labour/tehran/rey/performance-office"
+    waiting = [t for t in timers if t.case_id == first.case_id and t.status == "pending"]
+    assert len(waiting) == 3 and {t.unit_id for t in waiting} == {"labour/tehran/rey/performance-office"}
+    assert cases[second.case_id].kind == "complaint" and cases[first.case_id].unit_id == again.unit_id
+    assert sorted(str(step.case_id) for step in steps) == sorted(map(str, [first.case_id, second.case_id, first.case_id]))
+    assert len([e for e in await staged(runtime) if isinstance(e.data, DeadlineScheduled)]) == 3
