@@ -147,8 +147,8 @@ def router(runtime: Runtime, work: CaseWork) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["case work"])
     may_read = requires(runtime.auth, Scope.cases_read)
 
-    def acting(what: str, what_fa: str, roles: frozenset[Role]) -> Callable[..., Principal]:
-        def dependency(principal: Annotated[Principal, Depends(may_read)]) -> Principal:
+    def acting(what: str, what_fa: str, roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
+        async def dependency(principal: Annotated[Principal, Depends(may_read)]) -> Principal:
             if principal.role not in roles:
                 who = ", ".join(sorted(role.value for role in roles))
                 raise Forbidden(f"Role {principal.role.value} cannot {what}; that is for {who}.",

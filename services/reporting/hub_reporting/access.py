@@ -18,7 +18,7 @@ def reader(runtime):
     """401 without a token; 403 unless it grants `status:read` or `cases:read`."""
     authenticated = principal_of(runtime.auth)
 
-    def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if not any(scope in principal.scopes for scope in READER_SCOPES):
             raise Forbidden(f"This token ({principal.role.value}) grants neither status:read nor cases:read.",
                             "این گزارش با دسترسی status:read یا cases:read دیده می‌شود.")

@@ -112,7 +112,7 @@ def _reader(auth: AuthSettings):
     """A FastAPI dependency: 401 without a valid token, 403 unless it grants cases:read or org:write."""
     authenticated = principal_of(auth)
 
-    def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if not principal.scopes & READERS:
             raise Forbidden(f"This token ({principal.role.value}) grants neither {Scope.cases_read.value} "
                             f"nor {Scope.org_write.value}.", "دسترسی به درخت سازمانی برای نقش شما تعریف نشده است.")
