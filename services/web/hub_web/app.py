@@ -40,7 +40,7 @@ def create_app(hub: HubSettings, settings: WebSettings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (home, filing, rating, open_data):
         app.include_router(module.router(portal))
-    app.include_router(following.router(portal, load_calendars(hub).named(None)))
+    app.include_router(following.router(portal, load_calendars(hub)))  # the holding unit's calendar counts the days left
     app.middleware("http")(security_headers)
     app.add_exception_handler(StarletteHTTPException, _page_error(portal))
     app.add_exception_handler(RequestValidationError, _page_error(portal))
