@@ -49,7 +49,9 @@ def test_compose_runs_the_portal_after_intake_and_routing_with_a_healthcheck(com
     assert "/health/ready" in " ".join(portal["healthcheck"]["test"])
     assert str(portal["environment"]["HUB_HTTP_PORT"]) == "8000" and portal["environment"]["HUB_SERVICE_NAME"] == "web"
     assert {name: dep["condition"] for name, dep in portal["depends_on"].items()} == {
-        "intake": "service_healthy", "routing": "service_healthy"}
+        "intake": "service_healthy", "routing": "service_healthy", "otel-collector": "service_started"}
+    assert portal["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == compose["x-hub-env"]["OTEL_EXPORTER_OTLP_ENDPOINT"], \
+        "the portal's spans go where the services' go: one trace from the citizen's submission"
     assert portal["environment"]["HUB_WEB_INTAKE_URL"] == "http://intake:8001"
     assert portal["environment"]["HUB_WEB_ROUTING_URL"] == "http://routing:8002"
 

@@ -19,7 +19,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 from hub_shared.auth import Role
 from hub_shared.testing import bearer, random_national_id
 
-from .helpers import staff_headers, submit
+from .helpers import spans, staff_headers, submit
 from .test_reporting import this_month
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -175,6 +175,24 @@ def test_a_complaint_with_an_attachment_gets_a_receipt_and_is_followed_to_its_re
     check_page(page)
     portal_log = (portal_hub.data_dir / "logs" / "web.log").read_text(encoding="utf-8")
     assert national_id not in portal_log and ascii_code not in portal_log
+    filing_trace_reaches_intake(portal_hub)
+    traces = "\n".join(path.read_text(encoding="utf-8") for path in (portal_hub.data_dir / "traces").glob("*.jsonl"))
+    leaks = [line for line in traces.splitlines() if national_id in line or "آزادی" in line]
+    assert not leaks, leaks[:3]
+    assert ascii_code not in (portal_hub.data_dir / "traces" / "web.jsonl").read_text(encoding="utf-8")  # staff's URLs may hold it
+
+
+@retry(stop=stop_after_delay(10), wait=wait_fixed(0.5), retry=retry_if_exception_type(AssertionError), reraise=True)
+def filing_trace_reaches_intake(hub) -> None:
+    """The filing's trace starts at the portal's POST /file, and intake's span of the registration is the child of the
+    portal's call to it (span batches are written every 0.5 s)."""
+    found = spans(hub)
+    filings = {s["trace_id"] for s in found if s["service"] == "web" and s["kind"] == "SERVER" and s["name"] == "POST /file"}
+    calls = {s["span_id"]: s["trace_id"] for s in found if s["service"] == "web" and s["kind"] == "CLIENT" and s["name"] == "POST /api/v1/cases"}
+    registrations = [s for s in found if s["service"] == "intake" and s["kind"] == "SERVER" and s["name"] == "POST /api/v1/cases"
+                     and s["trace_id"] in filings]
+    assert registrations, "intake's registration span is in the trace the portal started"
+    assert all(calls.get(s["parent_id"]) == s["trace_id"] for s in registrations), "its parent is the portal's call to intake"
 
 
 def test_the_citizen_sees_the_final_answer_rates_the_handling_and_reopens_the_case_with_an_objection(page, portal_hub) -> None:

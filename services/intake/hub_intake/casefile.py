@@ -1,5 +1,5 @@
 """Intake's copy of each case's life, from the facts on `hub.cases.v1`: what the citizen sees when
-tracking the case (status, holding unit, deadline, history) and what staff views are checked against
+tracking the case (status, holding unit and its working calendar, deadline, history) and what staff views are checked against
 (the holding unit)."""
 
 import logging
@@ -34,6 +34,8 @@ def apply_fact(case: Case, event: Event, at: datetime) -> dict:
         case.unit_id, case.unit_name, case.deadline_at = event.unit_id, event.unit_name, event.deadline_at
     if isinstance(event, CaseForwarded):
         case.unit_id, case.unit_name = event.unit_id, event.unit_name
+    if isinstance(event, CaseRouted | CaseTransferred | CaseForwarded):
+        case.calendar = event.calendar  # the new unit's; none on older events, which means the standard one
     if isinstance(event, CaseAnswered):
         case.answer_outcome, case.answer_fa, case.legal_grounds = event.outcome.value, event.answer_fa, event.legal_grounds
         case.answered_at = event.answered_at

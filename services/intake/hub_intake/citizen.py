@@ -92,6 +92,9 @@ class TrackedCase(BaseModel):
     unit_name: str | None
     deadline_at: datetime | None
     deadline_jalali: str | None
+    calendar: str | None = Field(None, description=(
+        "the working calendar of the unit holding the case (`iran-standard`, `iran-thursday-working`), on which its "
+        "working days are counted, as routing named it; null before referral or when routing named none: the standard one"))
     answer: AnswerView | None = Field(description="the final answer, once there is one")
     history: list[HistoryItem]
 
@@ -194,8 +197,8 @@ def router(runtime: Runtime, settings: IntakeSettings, proof: CitizenProof) -> A
             tracking_code=case.tracking_code, case_number=case.case_number, kind=case.kind, status=case.status,
             status_fa=STATUS_FA.get(case.status, case.status), registered_at=case.registered_at,
             registered_at_jalali=to_jalali(case.registered_at), unit_name=case.unit_name, deadline_at=case.deadline_at,
-            deadline_jalali=to_jalali(case.deadline_at) if case.deadline_at else None, answer=_answer(case),
-            history=[HistoryItem(status=item.status, at=item.at, at_jalali=to_jalali(item.at), note_fa=item.note_fa,
+            deadline_jalali=to_jalali(case.deadline_at) if case.deadline_at else None, calendar=case.calendar,
+            answer=_answer(case), history=[HistoryItem(status=item.status, at=item.at, at_jalali=to_jalali(item.at), note_fa=item.note_fa,
                                  note_en=item.note_en) for item in history],
         )
 

@@ -35,6 +35,9 @@ class Case(SQLModel, table=True):
     unit_id: str = Field(max_length=200, index=True, description="the unit holding the case; before routing, the target's place")
     unit_name: str | None = None
     deadline_at: datetime | None = None
+    calendar: str | None = Field(default=None, max_length=64, description=(
+        "the working calendar of the holding unit, as routing named it on the case's last referral or move; "
+        "none: not yet referred, or an older event (the standard calendar)"))
     registered_at: datetime
     source_system: str | None = Field(default=None, max_length=64, description="the system that sent it over the bus")
     external_ref: str | None = Field(default=None, max_length=128, description="that system's own reference")

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from hub_intake.models import PendingRating
 from hub_intake.ratings import release_ratings
-from hub_shared.events import CaseRejected, CaseRouted, RatingSubmitted, RoutingDecision
+from hub_shared.events import CaseForwarded, CaseRejected, CaseRouted, CaseTransferred, RatingSubmitted, RoutingDecision
 from hub_shared.testing import deliver, staged
 from hub_shared.tracking import luhn_check_digit
 
@@ -18,11 +18,11 @@ from .test_registration import VALID, count, intake, running_intake  # noqa: F40
 NATIONAL_ID, PHONE = "2914177763", "09121234567"
 
 
-def routed(case_id: str, code: str) -> CaseRouted:
+def routed(case_id: str, code: str, calendar: str | None = None) -> CaseRouted:
     return CaseRouted(case_id=uuid.UUID(case_id), tracking_code=code, unit_id="labour/isfahan/kashan/performance-office",
                       unit_name="اداره تعاون، کار و رفاه اجتماعی کاشان", decision=RoutingDecision(rule="nearest", explanation="e"),
                       working_days=30, deadline_at=datetime(2027, 1, 9, 20, 29, tzinfo=UTC), deadline_jalali="1405/10/19",
-                      routed_at=datetime.now(UTC))
+                      routed_at=datetime.now(UTC), calendar=calendar)
 
 
 async def registered(client) -> dict:
@@ -46,6 +46,31 @@ async def test_a_citizen_follows_the_case_with_the_code_and_national_id_or_phone
     assert [(h["status"], h["at_jalali"][:2]) for h in body["history"]] == [("registered", "14"), ("referred", "14")]
     assert "کاشان" in body["history"][1]["note_fa"]
     assert NATIONAL_ID not in by_id.text and PHONE not in by_id.text and "علی" not in by_id.text, "no personal data echoed"
+
+
+async def test_tracking_names_the_working_calendar_of_the_unit_holding_the_case(intake) -> None:
+    """The portal counts the working days left on it: the one routing named on the referral, then on each move."""
+    runtime, client = intake
+    case = await registered(client)
+    case_id, code = uuid.UUID(case["case_id"]), case["tracking_code"]
+
+    async def calendar():
+        answer = await client.post("/api/v1/cases/track", json={"tracking_code": code, "national_id": NATIONAL_ID})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["calendar"]
+
+    assert await calendar() is None, "not referred yet: the standard calendar"
+    await deliver(runtime, routed(case["case_id"], code, calendar="iran-thursday-working"))
+    assert await calendar() == "iran-thursday-working"
+    await deliver(runtime, CaseForwarded(case_id=case_id, tracking_code=code, from_unit="labour/isfahan/kashan/performance-office",
+                                         unit_id="labour/isfahan/kashan/inspection", unit_name="بازرسی کاشان", reason="r", by="m-1",
+                                         forwarded_at=datetime.now(UTC), calendar="iran-standard"))
+    assert await calendar() == "iran-standard"
+    await deliver(runtime, CaseTransferred(case_id=case_id, tracking_code=code, from_unit="labour/isfahan/kashan/inspection",
+                                           unit_id="health/isfahan/performance-office", unit_name="دانشگاه علوم پزشکی اصفهان",
+                                           agency="health", transfers=1, deadline_at=datetime(2027, 1, 9, 20, 29, tzinfo=UTC),
+                                           reason="r", by="m-1", transferred_at=datetime.now(UTC)))
+    assert await calendar() is None, "an event naming no calendar (an older one) means the standard one"
 
 
 async def test_a_rejected_case_shows_the_reason(intake) -> None:

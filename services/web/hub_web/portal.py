@@ -6,6 +6,7 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from opentelemetry.trace import TracerProvider
 
 from hub_shared.ratelimit import RateLimiter, client_ip
 from hub_shared.settings import HubSettings
@@ -20,10 +21,10 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 
 class Portal:
-    def __init__(self, hub: HubSettings, settings: WebSettings) -> None:
+    def __init__(self, hub: HubSettings, settings: WebSettings, tracer_provider: TracerProvider | None = None) -> None:
         self.settings = settings
         self.guard = FormGuard(settings.form_key.get_secret_value(), settings.secure_cookies)
-        self.upstream = Upstream(settings)
+        self.upstream = Upstream(settings, tracer_provider)
         self.posts = RateLimiter.allowing(hub.public_requests_per_minute, minutes=1)
         self.templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 

@@ -1,11 +1,19 @@
 """The services the portal asks, over their HTTP APIs. The portal keeps no case data: every page is built
-from one of these answers."""
+from one of these answers.
+
+Each call made while serving a traced page is a client span whose `traceparent` the service continues, so a filing's
+trace runs from the portal through intake and on over the bus (`hub_web.tracing`). The span names the service, the
+method and the path's template, never a body or a query: a citizen's personal data travels only in bodies."""
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from hub_web.settings import WebSettings
 
@@ -24,11 +32,12 @@ class Answer:
 
 
 class Upstream:
-    def __init__(self, settings: WebSettings) -> None:
+    def __init__(self, settings: WebSettings, tracer_provider: trace.TracerProvider | None = None) -> None:
         timeout = httpx.Timeout(settings.upstream_timeout_seconds)
         self.intake = httpx.AsyncClient(base_url=settings.intake_url, timeout=timeout)
         self.routing = httpx.AsyncClient(base_url=settings.routing_url, timeout=timeout)
         self.reporting = httpx.AsyncClient(base_url=settings.reporting_url, timeout=timeout)
+        self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
         self._places: tuple[float, dict] | None = None
         self._policy: dict | None = None
         self._unit_names: dict[str, str] = {}
@@ -66,7 +75,7 @@ class Upstream:
         process (only those: a stream of made-up ids must not grow the cache)."""
         if unit_id in self._unit_names:
             return self._unit_names[unit_id]
-        answer = await self._call(self.routing, "GET", f"/api/v1/org/places/units/{unit_id}")
+        answer = await self._call(self.routing, "GET", f"/api/v1/org/places/units/{unit_id}", route="/api/v1/org/places/units/{unit_id}")
         if answer.status in (404, 422):
             return None
         if answer.status != 200:
@@ -82,16 +91,36 @@ class Upstream:
         return "ok" if answer.status_code == 200 else f"failed: HTTP {answer.status_code}"
 
     async def _call(self, client: httpx.AsyncClient, method: str, path: str, body: dict | None = None,
-                    headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> Answer:
-        try:
-            response = await client.request(method, path, json=body, headers=headers, params=params)
-        except httpx.HTTPError as error:  # never the body: it may hold a citizen's personal data
-            log.warning("%s %s%s failed: %s", method, client.base_url, path, type(error).__name__)
-            raise Unavailable(path) from None
-        if response.status_code >= 500 or response.status_code == 429 and not response.content:
-            log.warning("%s %s%s answered %s", method, client.base_url, path, response.status_code)
-            raise Unavailable(path)
+                    headers: dict[str, str] | None = None, params: dict[str, str] | None = None, route: str | None = None) -> Answer:
+        headers = dict(headers or {})
+        with self._span(client, method, route or path) as span:
+            propagate.inject(headers)  # traceparent: the service's spans continue this trace
+            try:
+                response = await client.request(method, path, json=body, headers=headers, params=params)
+            except httpx.HTTPError as error:  # never the body: it may hold a citizen's personal data
+                log.warning("%s %s%s failed: %s", method, client.base_url, path, type(error).__name__)
+                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+                raise Unavailable(path) from None
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 500 or response.status_code == 429 and not response.content:
+                log.warning("%s %s%s answered %s", method, client.base_url, path, response.status_code)
+                span.set_status(Status(StatusCode.ERROR, f"HTTP {response.status_code}"))
+                raise Unavailable(path)
         return Answer(response.status_code, _json(response))
+
+    @contextmanager
+    def _span(self, client: httpx.AsyncClient, method: str, route: str) -> Iterator[trace.Span]:
+        """A client span under the page's span; none outside a traced request (a visit's rating, the health check),
+        where a span would start a trace of its own."""
+        if not trace.get_current_span().get_span_context().is_valid:
+            yield trace.INVALID_SPAN
+            return
+        service = {id(self.intake): "intake", id(self.routing): "routing", id(self.reporting): "reporting"}.get(id(client), "")
+        attributes = {"http.request.method": method, "url.template": route, "peer.service": service,
+                      "server.address": client.base_url.host, "server.port": client.base_url.port or 80}
+        with self._tracer.start_as_current_span(f"{method} {route}", kind=SpanKind.CLIENT, attributes=attributes,
+                                                record_exception=False, set_status_on_exception=False) as span:
+            yield span
 
 
 def _json(response: httpx.Response) -> dict:

@@ -3,9 +3,11 @@ always POSTed, so none of them reaches a URL or an access log. The answer page i
 once there is a final answer it offers accepting it, objecting to it with new documents (the case is reopened)
 and rating how it was handled, each a POST carrying the same proof."""
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 
-from hub_shared.calendar import WorkingCalendar
+from hub_shared.calendar import Calendars
 from hub_web.attachments import chosen_files, upload
 from hub_web.forms import FieldErrors, ascii_code, intake_refusal
 from hub_web.i18n import language, pick
@@ -17,7 +19,7 @@ PROOFS = ("national_id", "phone", "access_code")
 FORM_FIELDS = {"tracking_code", "proof", "objection", "score", "attachments"}
 
 
-def router(portal: Portal, calendar: WorkingCalendar) -> APIRouter:
+def router(portal: Portal, calendars: Calendars) -> APIRouter:
     api = APIRouter()
 
     def form_page(request: Request, values: dict, errors: FieldErrors | None = None, status: int = 200, **extra):
@@ -25,7 +27,7 @@ def router(portal: Portal, calendar: WorkingCalendar) -> APIRouter:
 
     async def case_page(request: Request, case: dict, proof: dict, errors: FieldErrors | None = None, status: int = 200, notice: str = ""):
         return portal.render(request, "case.html", status=status, case=case, proof=proof, errors=errors.messages if errors else {},
-                             working_days_left=_working_days_left(calendar, case.get("deadline_at")), notice=notice,
+                             working_days_left=working_days_left(calendars, case), notice=notice,
                              policy=await portal.upstream.attachment_policy())
 
     async def tracked(request: Request, form, proof: dict, refusal=None, notice: str = "", errors: FieldErrors | None = None):
@@ -117,10 +119,12 @@ def _score(value) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _working_days_left(calendar: WorkingCalendar, deadline: str | None) -> int | None:
-    if not deadline:
+def working_days_left(calendars: Calendars, case: dict, now: datetime | None = None) -> int | None:
+    """Working days from today to the deadline on the working calendar of the unit holding the case, which intake's
+    tracking answer names as routing did (the standard calendar when it names none, or one this deployment lacks)."""
+    if not case.get("deadline_at"):
         return None
-    return calendar.working_days_between(now_utc(), parse_moment(deadline))
+    return calendars.named(case.get("calendar")).working_days_between(now or now_utc(), parse_moment(case["deadline_at"]))
 
 
 def _no_match(lang: str) -> str:
