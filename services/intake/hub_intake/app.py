@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from hub_intake import api, attachment_policy, attachments, citizen, classification_api, notify, staff
-from hub_intake.casefile import TRACKED, on_case_fact
+from hub_intake.casefile import TRACKED, load_cases, on_case_fact
 from hub_intake.inbound import InboundSubmissions
 from hub_intake.ratings import releaser
 from hub_intake.settings import IntakeSettings
@@ -22,7 +22,7 @@ def create_runtime(settings: HubSettings) -> Runtime:
     runtime.publisher(CASES.name, CaseRegistered)
     runtime.publisher(FEEDBACK.name, RatingSubmitted)
     runtime.add_subscription(Subscription(topic=CASES.name, group="intake",
-                                          handlers={model.event_type: on_case_fact for model in TRACKED}))
+                                          handlers={model.event_type: on_case_fact for model in TRACKED}, prepare=load_cases))
     # one group per subscription: a group whose members read different topics had the broker hand hub.cases.v1
     # partitions to the inbound consumer after a broker restart, which skipped them as not its business
     runtime.add_subscription(Subscription(topic=INBOUND.name, group="intake-inbound",

@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared.consumer import preload, preloaded
+
 from hub_intake import notify
 from hub_intake.models import Case, CaseHistory
 from hub_shared.envelope import Envelope
@@ -17,6 +19,7 @@ from hub_shared.events.describe import describe
 from hub_shared.service import Runtime
 
 log = logging.getLogger(__name__)
+CASES = "intake.cases"
 
 
 def record_fact(session: AsyncSession, case: Case, event: Event, at: datetime) -> None:
@@ -50,9 +53,18 @@ async def announce(session: AsyncSession, runtime: Runtime, case: Case, event: E
     await notify.enqueue_for_fact(session, case, event, event_id)
 
 
+async def load_cases(session: AsyncSession, envelopes: list[Envelope]) -> None:
+    """A batch's cases, and what their citizens are told, in a query each (`Subscription.prepare`)."""
+    case_ids = {envelope.data.case_id for envelope in envelopes}
+    await preload(session, CASES, Case, Case.case_id, case_ids)
+    await notify.preload_contacts(session, case_ids, {envelope.id for envelope in envelopes})
+
+
 async def on_case_fact(session: AsyncSession, envelope: Envelope) -> None:
     event = envelope.data
-    case = (await session.exec(select(Case).where(Case.case_id == event.case_id))).first()
+    cases = preloaded(session, CASES)
+    case = cases.get(event.case_id) if cases is not None else (
+        await session.exec(select(Case).where(Case.case_id == event.case_id))).first()
     if case is None:  # a fact about a case another intake registered is not ours to show
         log.warning("fact %s about a case intake does not hold", envelope.type)
         return

@@ -32,7 +32,7 @@ from hub_shared.envelope import wrap
 from hub_shared.events import CaseRejected, CaseRouted, NotificationRequested, NotificationTemplate, RoutingDecision
 from hub_shared.jalali import to_jalali
 from hub_shared.settings import HubSettings
-from hub_shared.testing import deliver, sqlite_runtime
+from hub_shared.testing import deliver, deliver_batch, sqlite_runtime
 from hub_shared.tracking import new_tracking_code
 from tests.conftest import _postgres_admin_url, fresh_postgres_database
 
@@ -125,6 +125,23 @@ async def test_no_email_given_means_sms_only_and_anonymous_reports_get_nothing(r
     await queue_fact(runtime, named, rejected(named))
     await queue_fact(runtime, anonymous, rejected(anonymous))
     assert [(row.case_id, row.channel, row.template) for row in await queued(runtime)] == [(named.case_id, "sms", "rejected")]
+
+
+async def test_a_batch_of_facts_updates_each_case_and_queues_each_message_once(runtime, caplog) -> None:
+    """The case-fact consumer reads a batch's cases, contacts and queued messages in a query each: the outcome must be
+    what one fact at a time gives (SMS, e-mail where given, nothing for anonymous reports, each fact once)."""
+    with_email, sms_only, anonymous = await add_case(runtime, email=EMAIL), await add_case(runtime), await add_case(runtime, anonymous=True)
+    facts = [wrap(routed(with_email), "/hub/routing"), wrap(rejected(sms_only), "/hub/routing"), wrap(routed(anonymous), "/hub/routing")]
+    await deliver_batch(runtime, "intake", *facts)
+    await deliver_batch(runtime, "intake", *facts, wrap(routed(sms_only), "/hub/routing"))
+    assert "retrying one by one" not in caplog.text
+    assert sorted((row.case_id == with_email.case_id, row.case_id == sms_only.case_id, row.channel, row.template)
+                  for row in await queued(runtime)) == [
+        (False, True, "sms", "referred"), (False, True, "sms", "rejected"), (True, False, "email", "referred"),
+        (True, False, "sms", "referred")]
+    async with runtime.sessions() as session:
+        statuses = {case.case_id: case.status for case in (await session.exec(select(Case))).all()}
+    assert statuses == {with_email.case_id: "referred", sms_only.case_id: "referred", anonymous.case_id: "referred"}
 
 
 async def test_enqueue_refuses_unknown_templates_missing_and_personal_params(runtime) -> None:

@@ -14,7 +14,7 @@ import logging
 
 from hub_intake.notify.delivery import Dispatcher
 from hub_intake.notify.models import Notification
-from hub_intake.notify.queue import enqueue, enqueue_for_fact, on_notification_requested, registered_rows
+from hub_intake.notify.queue import enqueue, enqueue_for_fact, on_notification_requested, preload_contacts, registered_rows
 from hub_intake.notify.senders import senders_from
 from hub_intake.notify.settings import NotifySettings, SenderKind, load_settings
 from hub_intake.settings import IntakeSettings
@@ -24,7 +24,7 @@ from hub_shared.service import Runtime
 from hub_shared.settings import Environment
 from hub_shared.topics import NOTIFICATIONS
 
-__all__ = ["Dispatcher", "NotifySettings", "enqueue", "enqueue_for_fact", "install", "registered_rows"]
+__all__ = ["Dispatcher", "NotifySettings", "enqueue", "enqueue_for_fact", "install", "preload_contacts", "registered_rows"]
 log = logging.getLogger(__name__)
 GROUP = "intake-notify"
 
