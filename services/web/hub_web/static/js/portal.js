@@ -37,7 +37,7 @@ function persianDigits(text) {
 // A search box above the agency, province and county lists: typing part of a name (in the page's language or the
 // other one) keeps only the choices that match and picks the first of them; the up and down keys move between the
 // matches, Enter goes to the list, Escape empties the box. The list itself stays what the form sends.
-function addFilter(select, words) {
+function addFilter(select, words, hint) {
   var field = select.closest("[data-filter]");
   var id = select.id + "-filter";
   var box = document.createElement("div");
@@ -45,10 +45,6 @@ function addFilter(select, words) {
   var label = document.createElement("label");
   label.htmlFor = id;
   label.textContent = field.getAttribute("data-filter");
-  var hint = document.createElement("p");
-  hint.className = "hint";
-  hint.id = id + "-hint";
-  hint.textContent = words.getAttribute("data-hint");
   var input = document.createElement("input");
   input.type = "search";
   input.id = id;
@@ -60,7 +56,7 @@ function addFilter(select, words) {
   status.className = "filter-status";
   status.id = id + "-status";
   status.setAttribute("role", "status");
-  box.append(label, hint, input, status);
+  box.append(label, input, status);
   select.parentNode.insertBefore(box, select);
 
   function matches() {
@@ -147,8 +143,14 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   }
   if (words) {
+    var hint = document.createElement("p");  // said once, above the three lists
+    hint.className = "hint";
+    hint.id = "list-filter-hint";
+    hint.textContent = words.getAttribute("data-hint");
+    var legend = words.parentElement.querySelector("legend");
+    legend.parentNode.insertBefore(hint, legend.nextSibling);
     Array.prototype.forEach.call(document.querySelectorAll("[data-filter] select"), function (select) {
-      var apply = addFilter(select, words);
+      var apply = addFilter(select, words, hint);
       if (select === counties) { refilterCounties = apply; }
     });
   }
