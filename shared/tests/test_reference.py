@@ -11,6 +11,7 @@ from hub_shared.reference import GEOGRAPHY, ORG_SEED, SLUG, ReferenceDataError, 
 
 PERSIAN_LETTERS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیئ"
 PERSIAN_NAME = re.compile(f"[{PERSIAN_LETTERS}]+(?:[ \u200c][{PERSIAN_LETTERS}]+)*")
+ENGLISH_NAME = re.compile(r"[A-Z][a-z]+(?:-(?:e|ye|[A-Z][a-z]+))?(?:(?: and | )[A-Z][a-z]+(?:-(?:e|ye|[A-Z][a-z]+))?)*")
 GEOGRAPHY_RAW: dict[str, Any] = json.loads(GEOGRAPHY.read_text(encoding="utf-8"))
 ORG_SEED_RAW: dict[str, Any] = json.loads(ORG_SEED.read_text(encoding="utf-8"))
 
@@ -60,6 +61,39 @@ def test_persian_names_use_normalised_persian_letters_only() -> None:
     assert [name for name in names if "ي" in name or "ك" in name] == []
 
 
+def test_every_agency_province_and_county_has_an_english_name_in_one_romanisation() -> None:
+    seed = org_seed()
+    assert set(seed.names_en.agencies) == set(seed.agencies)
+    assert set(seed.names_en.provinces) == set(seed.provinces)
+    assert set(seed.names_en.counties) == set(seed.counties)
+    places = [*seed.names_en.provinces.values(), *seed.names_en.counties.values()]
+    assert [name for name in places if not ENGLISH_NAME.fullmatch(name)] == []
+    assert [name for name in seed.names_en.agencies.values() if not name.isascii() or not name.strip()] == []
+
+
+@pytest.mark.parametrize(("slug", "english"), [
+    ("tehran", "Tehran"), ("khorasan-razavi", "Razavi Khorasan"), ("sistan-baluchestan", "Sistan and Baluchestan"),
+    ("kohgiluyeh-boyer-ahmad", "Kohgiluyeh and Boyer-Ahmad"), ("chaharmahal-bakhtiari", "Chaharmahal and Bakhtiari"),
+])
+def test_provinces_carry_their_standard_english_names(slug: str, english: str) -> None:
+    assert org_seed().names_en.provinces[slug] == english
+
+
+@pytest.mark.parametrize(("slug", "english"), [
+    ("tehran-city", "Tehran"), ("rey", "Rey"), ("marvdasht", "Marvdasht"), ("torbat-e-jam", "Torbat-e Jam"),
+    ("aran-va-bidgol", "Aran and Bidgol"), ("astaneh-ye-ashrafiyeh", "Astaneh-ye Ashrafiyeh"), ("bandar-abbas", "Bandar Abbas"),
+])
+def test_counties_carry_their_english_names(slug: str, english: str) -> None:
+    assert org_seed().names_en.counties[slug] == english
+
+
+def test_every_seeded_unit_has_an_english_name() -> None:
+    seed = org_seed()
+    assert [unit.id for unit in seed.units if not unit.name_en or not unit.name_en.isascii()] == []
+    agency_units = {unit.agency: unit.name_en for unit in seed.units if unit.kind == "agency"}
+    assert agency_units == seed.names_en.agencies
+
+
 def test_seeded_units_sit_in_known_places() -> None:
     seed = org_seed()
     for unit in seed.units:
@@ -104,6 +138,12 @@ BROKEN_GEOGRAPHY = {
     "county without a name": (
         lambda raw: _county(raw, "fars", "shiraz").pop("name_fa"),
         r"'shiraz'\) of province 'fars' needs a Persian name"),
+    "county without an English name": (
+        lambda raw: _county(raw, "fars", "shiraz").pop("name_en"),
+        r"'shiraz'\) of province 'fars' needs an English name"),
+    "province without an English name": (
+        lambda raw: raw["provinces"][0].update(name_en=" "),
+        r"province #1 \('east-azerbaijan'\) needs an English name"),
     "no as_of": (lambda raw: raw.pop("as_of"), r"'as_of'"),
 }
 
@@ -143,7 +183,15 @@ BROKEN_ORG_SEED = {
     "unit with an unknown field": (
         lambda raw: raw["units"][3].update(region="tehran"),
         r"unit #4 \('labour/tehran'\) must be an object"),
-    "agency slug": (lambda raw: raw["agencies"].update({"Labour": "کار"}), r"agency 'Labour'.*not a slug"),
+    "agency slug": (lambda raw: raw["agencies"].update({"Labour": {"name_fa": "کار", "name_en": "Labour"}}),
+                    r"agency 'Labour'.*not a slug"),
+    "agency with its Persian name only": (
+        lambda raw: raw["agencies"].update({"labour": "وزارت تعاون، کار و رفاه اجتماعی"}),
+        r"agency 'labour' must be an object with 'name_fa' and 'name_en'"),
+    "agency without an English name": (
+        lambda raw: raw["agencies"]["hajj"].update(name_en=""), r"agency 'hajj' needs an English name"),
+    "unit with an empty English name": (
+        _unit("labour/tehran", name_en=""), r"unit #\d+ \('labour/tehran'\) needs an English name"),
 }
 
 

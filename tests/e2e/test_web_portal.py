@@ -84,15 +84,20 @@ def field(page: Page, label: str):
 
 
 def fill_complaint(page: Page, national_id: str, **overrides) -> None:
+    fill_about(page, national_id, **overrides)
+    page.get_by_label("دستگاه", exact=True).select_option(label="وزارت تعاون، کار و رفاه اجتماعی")
+    page.get_by_label("استان", exact=True).select_option(label="تهران")
+    page.get_by_label("شهرستان (اختیاری)").select_option(label="ری")
+
+
+def fill_about(page: Page, national_id: str, **overrides) -> None:
+    """A complaint's kind, the complainant's identity, its subject and description: all but where it happened."""
     values = {"نام و نام خانوادگی": "زهرا احمدی", "کد ملی": national_id.translate(TO_PERSIAN), "شماره تلفن همراه": "۰۹۱۲۱۲۳۴۵۶۷",
               "نشانی": "تهران، خیابان آزادی، پلاک ۱۲", "موضوع": "تاخیر در پرداخت مستمری",
               "شرح": f"مستمری من سه ماه است پرداخت نشده است. {national_id}", **overrides}
     page.get_by_label("نوع", exact=True).select_option("complaint")
     for label, value in values.items():
         page.get_by_label(label, exact=True).fill(value)
-    page.get_by_label("دستگاه", exact=True).select_option(label="وزارت تعاون، کار و رفاه اجتماعی")
-    page.get_by_label("استان", exact=True).select_option(label="تهران")
-    page.get_by_label("شهرستان (اختیاری)").select_option(label="ری")
 
 
 def submit_filing(page: Page) -> None:
@@ -123,6 +128,14 @@ def case_id_of(hub, tracking_code: str) -> str:
     timeline = httpx.get(f"{hub.url('reporting')}/api/v1/cases/{tracking_code}/timeline", headers=staff_headers(), timeout=5)
     assert timeline.status_code == 200, timeline.text
     return timeline.json()["case_id"]
+
+
+@retry(stop=stop_after_delay(30), wait=wait_fixed(0.3), retry=retry_if_exception_type(AssertionError), reraise=True)
+def referred_unit(hub, tracking_code: str) -> str:
+    """The unit the case was referred to, once routing has referred it (intake's staff view)."""
+    case = httpx.get(f"{hub.url('intake')}/api/v1/cases/{case_id_of(hub, tracking_code)}", headers=staff_headers(), timeout=5).json()
+    assert case["unit_name"], case["status"]
+    return case["unit_id"]
 
 
 def attachments_of(hub, tracking_code: str) -> list[str]:
@@ -292,6 +305,88 @@ def test_with_javascript_off_a_case_is_filed_with_a_county_of_its_province_and_f
     expect(page.get_by_role("button", name="چاپ رسید")).to_be_hidden()  # it needs JavaScript; the browser's print works
     follow(page, receipt_code(page, "کد رهگیری"), national_id, expected="ارجاع‌شده")
     expect(page.locator("#deadline")).to_contain_text("روز کاری مانده")
+
+
+def test_the_responsible_body_is_found_by_typing_part_of_its_names_and_the_case_is_filed(page) -> None:
+    page.goto("/file")
+    national_id = random_national_id()
+    fill_about(page, national_id)
+    page.get_by_label("جستجو در دستگاه‌ها").fill("تعاون")
+    expect(page.get_by_label("دستگاه", exact=True)).to_have_value("labour")
+    county_search = page.get_by_label("جستجو در شهرستان‌ها")
+    county_search.fill("نيشا")  # with the Arabic ي a keyboard may type
+    expect(page.get_by_label("شهرستان (اختیاری)")).to_have_value("neyshabur")
+    expect(page.get_by_label("استان", exact=True)).to_have_value("khorasan-razavi")  # chosen with its county
+    expect(page.locator("#f-county-filter-status")).to_have_text("۱ مورد یافت شد؛ انتخاب‌شده: نیشابور")
+    assert page.locator("#f-county option:not([hidden])").all_inner_texts() == ["در سطح استان", "نیشابور"]
+    check_page(page)
+    county_search.press("Enter")  # goes to the list; the form is not sent half filled
+    expect(page.get_by_label("شهرستان (اختیاری)")).to_be_focused()
+    expect(page.get_by_role("heading", level=1)).to_have_text("ثبت درخواست یا شکایت")
+
+    submit_filing(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("پرونده شما ثبت شد")
+    follow(page, receipt_code(page, "کد رهگیری"), national_id, expected="ارجاع‌شده")
+    expect(page.locator("#unit")).to_contain_text("نیشابور")
+
+
+def test_in_english_places_and_units_have_english_names_and_are_found_by_them(page, portal_hub) -> None:
+    page.goto("/lang/en?next=/file")
+    national_id = random_national_id()
+    expect(page.get_by_label("Agency", exact=True).locator("option")).to_contain_text(
+        ["Choose", "Hajj and Pilgrimage Organisation", "Ministry of Cooperatives, Labour and Social Welfare"])
+    page.get_by_label("Kind", exact=True).select_option("complaint")
+    for label, value in {"Full name": "Zahra Ahmadi", "National ID": national_id, "Mobile phone": "09121234567",
+                         "Address": "No. 12, Azadi Street, Marvdasht", "Subject": "Pension not paid",
+                         "Description": f"My pension has not been paid for three months. {national_id}"}.items():
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_label("Search the agencies").fill("labour")
+    page.get_by_label("Search the counties").fill("marvd")
+    expect(page.get_by_label("County (optional)")).to_have_value("marvdasht")
+    expect(page.get_by_label("Province", exact=True).locator("option:checked")).to_have_text("Fars")
+    expect(page.locator("#f-county-filter-status")).to_have_text("1 found; chosen: Marvdasht")
+    check_page(page)
+    page.get_by_role("button", name="File and get a tracking code").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your case is registered")
+    tracking_code = receipt_code(page, "Tracking code")
+    unit = referred_unit(portal_hub, tracking_code)  # where routing's rules sent it
+    english = httpx.get(f"{portal_hub.url('routing')}/api/v1/org/places/units/{unit}", timeout=5).json()["name_en"]
+    assert english and english.isascii(), unit
+    page.goto("/follow")
+    page.get_by_label("Tracking code").fill(tracking_code)
+    page.get_by_label("National ID", exact=True).check()
+    page.get_by_label("National ID, phone or access code").fill(national_id)
+    page.get_by_role("button", name="Show the status").click()
+    expect(page.locator("#unit")).to_have_text(english)
+    check_page(page)
+    page.goto(f"/r/{RATED_UNIT}")
+    expect(page.locator("#unit-name")).to_have_text("Complaints Unit, Marvdasht County")
+    page.goto("/open-data")
+    expect(page.get_by_role("heading", name="Ministry of Cooperatives, Labour and Social Welfare")).to_be_visible()
+
+
+def test_a_legal_person_files_through_its_representative_and_the_organisation_is_recorded(page, portal_hub) -> None:
+    page.goto("/file")
+    national_id = random_national_id()
+    fill_complaint(page, national_id, **{"موضوع": "حقوق معوق کارگران شرکت"})
+    page.get_by_label("از طرف").select_option("legal")
+    submit_filing(page)  # the company is not named yet
+    expect(field(page, "نام گروه یا شخص حقوقی (در صورت نمایندگی)")).to_contain_text("نام گروه یا شخص حقوقی را بنویسید.")
+    expect(page.get_by_label("از طرف")).to_have_value("legal")
+    check_page(page)
+
+    company = "شرکت تعاونی کارگران ساختمانی ری"
+    page.get_by_label("نام گروه یا شخص حقوقی (در صورت نمایندگی)").fill(company)
+    submit_filing(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("پرونده شما ثبت شد")
+    tracking_code = receipt_code(page, "کد رهگیری").translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))
+    case_id = case_id_of(portal_hub, tracking_code)
+    case = httpx.get(f"{portal_hub.url('intake')}/api/v1/cases/{case_id}", headers=staff_headers(), timeout=5).json()
+    assert (case["complainant_type"], case["organisation_name"], case["subject"]) == ("legal", company, "حقوق معوق کارگران شرکت")
+    representative = httpx.get(f"{portal_hub.url('intake')}/api/v1/cases/{case_id}/complainant", timeout=5,
+                               params={"purpose": "بررسی نمایندگی شرکت در پرونده"}, headers=bearer(Role.inspector, "labour/tehran"))
+    assert representative.status_code == 200, representative.text
+    assert (representative.json()["full_name"], representative.json()["national_id"]) == ("زهرا احمدی", national_id)
 
 
 def test_visit_ratings_reach_the_units_satisfaction_in_reporting(page, portal_hub) -> None:

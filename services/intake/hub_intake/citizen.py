@@ -90,6 +90,8 @@ class TrackedCase(BaseModel):
     registered_at: datetime
     registered_at_jalali: str
     unit_name: str | None
+    unit_id: str | None = Field(None, description=(
+        "the unit handling the case, once referred; routing's GET /api/v1/org/places/units/{unit} names it in English"))
     deadline_at: datetime | None
     deadline_jalali: str | None
     calendar: str | None = Field(None, description=(
@@ -196,9 +198,10 @@ def router(runtime: Runtime, settings: IntakeSettings, proof: CitizenProof) -> A
         return TrackedCase(
             tracking_code=case.tracking_code, case_number=case.case_number, kind=case.kind, status=case.status,
             status_fa=STATUS_FA.get(case.status, case.status), registered_at=case.registered_at,
-            registered_at_jalali=to_jalali(case.registered_at), unit_name=case.unit_name, deadline_at=case.deadline_at,
-            deadline_jalali=to_jalali(case.deadline_at) if case.deadline_at else None, calendar=case.calendar,
-            answer=_answer(case), history=[HistoryItem(status=item.status, at=item.at, at_jalali=to_jalali(item.at), note_fa=item.note_fa,
+            registered_at_jalali=to_jalali(case.registered_at), unit_name=case.unit_name,
+            unit_id=case.unit_id if case.unit_name else None, deadline_at=case.deadline_at,
+            deadline_jalali=to_jalali(case.deadline_at) if case.deadline_at else None, calendar=case.calendar, answer=_answer(case),
+            history=[HistoryItem(status=item.status, at=item.at, at_jalali=to_jalali(item.at), note_fa=item.note_fa,
                                  note_en=item.note_en) for item in history],
         )
 

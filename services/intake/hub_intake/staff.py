@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +32,8 @@ class CaseDetail(BaseModel):
     tracking_code: str
     kind: str
     channel: str
+    complainant_type: str = Field(description="natural, or group or legal: then the complainant is their representative")
+    organisation_name: str | None = Field(description="the group or legal person the complainant represents")
     subject: str
     description: str
     agency: str

@@ -43,6 +43,7 @@ async def test_a_citizen_follows_the_case_with_the_code_and_national_id_or_phone
     body = by_id.json()
     assert (body["case_number"], body["status"], body["status_fa"]) == (case["case_number"], "referred", "ارجاع‌شده")
     assert body["unit_name"] == "اداره تعاون، کار و رفاه اجتماعی کاشان" and body["deadline_jalali"].startswith("1405/10/")
+    assert body["unit_id"] == "labour/isfahan/kashan/performance-office"  # the portal names it in English through routing
     assert [(h["status"], h["at_jalali"][:2]) for h in body["history"]] == [("registered", "14"), ("referred", "14")]
     assert "کاشان" in body["history"][1]["note_fa"]
     assert NATIONAL_ID not in by_id.text and PHONE not in by_id.text and "علی" not in by_id.text, "no personal data echoed"
@@ -81,6 +82,7 @@ async def test_a_rejected_case_shows_the_reason(intake) -> None:
                                         rejected_at=datetime.now(UTC)))
     body = (await client.post("/api/v1/cases/track", json={"tracking_code": case["tracking_code"], "national_id": NATIONAL_ID})).json()
     assert body["status"] == "rejected" and "اعتراض به رأی قطعی" in body["history"][-1]["note_fa"]
+    assert body["unit_id"] is None and body["unit_name"] is None  # never referred: no unit to name
 
 
 async def test_a_wrong_id_and_an_unknown_code_get_the_same_answer(intake) -> None:

@@ -26,6 +26,16 @@ async def routed_case(runtime, client, **changes) -> str:
     return case["case_id"]
 
 
+async def test_staff_see_the_group_or_legal_person_a_complainant_represents(intake) -> None:
+    runtime, client = intake
+    case_id = await routed_case(runtime, client, complainant_type="legal", organisation_name="شرکت تعاونی کارگران ساختمانی کاشان")
+    body = (await client.get(f"/api/v1/cases/{case_id}", headers=bearer(Role.expert, KASHAN))).json()
+    assert (body["complainant_type"], body["organisation_name"]) == ("legal", "شرکت تعاونی کارگران ساختمانی کاشان")
+    other = await routed_case(runtime, client, subject="نوبت بازرسی کارگاه", description="نوبت بازرسی کارگاه ما دو ماه است عقب افتاده است.")
+    natural = (await client.get(f"/api/v1/cases/{other}", headers=bearer(Role.expert, KASHAN))).json()
+    assert (natural["complainant_type"], natural["organisation_name"]) == ("natural", None)
+
+
 @pytest.mark.parametrize("headers,changes,status,reason", [
     ({}, {}, 401, "Authorization"),
     (bearer(Role.expert, KASHAN), {}, 200, None),

@@ -47,6 +47,7 @@ class UnitRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=200)
     parent_id: str | None = Field(default=None, max_length=200)
     name_fa: str = Field(max_length=300)
+    name_en: str | None = Field(default=None, max_length=300)
     kind: str = Field(max_length=64)
     agency: str | None = Field(default=None, max_length=64)
     province: str | None = Field(default=None, max_length=64)
@@ -234,13 +235,14 @@ def _units(rows: list[UnitRow]) -> list[OrgUnit]:
         if row.kind not in UnitKind.__members__:
             log.warning("organisation unit %s of unknown kind %r ignored", row.id, row.kind)
             continue
-        units.append(OrgUnit(id=row.id, name_fa=row.name_fa, kind=UnitKind(row.kind), parent_id=row.parent_id, agency=row.agency,
-                             province=row.province, county=row.county, calendar=row.calendar,
+        units.append(OrgUnit(id=row.id, name_fa=row.name_fa, name_en=row.name_en, kind=UnitKind(row.kind), parent_id=row.parent_id,
+                             agency=row.agency, province=row.province, county=row.county, calendar=row.calendar,
                              contact=UnitContact(phone=row.phone, email=row.email, address=row.address)))
     return units
 
 
 def _columns(unit: OrgUnit) -> dict:
-    return {"id": unit.id, "parent_id": unit.parent_id, "name_fa": unit.name_fa, "kind": unit.kind.value, "agency": unit.agency,
+    return {"id": unit.id, "parent_id": unit.parent_id, "name_fa": unit.name_fa, "name_en": unit.name_en, "kind": unit.kind.value,
+            "agency": unit.agency,
             "province": unit.province, "county": unit.county, "calendar": unit.calendar, "phone": unit.contact.phone,
             "email": unit.contact.email, "address": unit.contact.address}

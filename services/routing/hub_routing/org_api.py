@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub_routing.tree import OrgTree
 from hub_routing.units import InvalidChange, OrgUnit, check_removal, resolve
@@ -35,6 +35,7 @@ class UnitView(BaseModel):
     id: str
     parent_id: str | None
     name_fa: str
+    name_en: str | None = Field(description="the unit's English name; null when it has none")
     kind: str
     agency: str | None
     province: str | None
@@ -48,7 +49,8 @@ class UnitChange(UnitFields):
     """The whole unit: PUT creates it or replaces every field of it."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "parent_id": "labour/isfahan/kashan", "name_fa": "حراست اداره تعاون، کار و رفاه اجتماعی کاشان", "kind": "security_office",
+        "parent_id": "labour/isfahan/kashan", "name_fa": "حراست اداره تعاون، کار و رفاه اجتماعی کاشان",
+        "name_en": "Security Office, Kashan County Office of Cooperatives, Labour and Social Welfare", "kind": "security_office",
         "calendar": "iran-standard", "contact": {"phone": "031-55550000"}}]})
 
 
@@ -145,6 +147,6 @@ async def _publish(runtime: Runtime, change: Event) -> None:
 
 
 def _view(tree: OrgTree, unit: OrgUnit) -> UnitView:
-    return UnitView(id=unit.id, parent_id=unit.parent_id, name_fa=unit.name_fa, kind=unit.kind.value, agency=unit.agency,
+    return UnitView(id=unit.id, parent_id=unit.parent_id, name_fa=unit.name_fa, name_en=unit.name_en, kind=unit.kind.value, agency=unit.agency,
                     province=unit.province, county=unit.county, calendar=unit.calendar, contact=unit.contact,
                     children=[child.id for child in tree.children(unit.id)])

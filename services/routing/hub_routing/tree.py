@@ -44,7 +44,7 @@ class OrgTree:
         self._by_place: dict[tuple[Place, str], set[str]] = {}
         for unit in seed.units if seed else ():
             self.put(OrgUnit(id=unit.id, name_fa=unit.name_fa, kind=UnitKind(unit.kind), parent_id=unit.parent_id,
-                             agency=unit.agency, province=unit.province, county=unit.county))
+                             agency=unit.agency, province=unit.province, county=unit.county, name_en=unit.name_en))
 
     @classmethod
     def of(cls, units: Iterable[OrgUnit], revision: int = 0) -> "OrgTree":
@@ -129,8 +129,8 @@ def seed_tree(places: OrgSeed | None = None, extra: Path = SEED_UNITS) -> OrgTre
 
 def _seed_changes(places: OrgSeed, extra: Path) -> list[OrgUnitUpserted]:
     now = datetime.now(UTC)
-    entries = [{"id": unit.id, "parent_id": unit.parent_id, "name_fa": unit.name_fa, "kind": unit.kind, "agency": unit.agency,
-                "province": unit.province, "county": unit.county}
+    entries = [{"id": unit.id, "parent_id": unit.parent_id, "name_fa": unit.name_fa, "name_en": unit.name_en, "kind": unit.kind,
+                "agency": unit.agency, "province": unit.province, "county": unit.county}
                for unit in sorted(places.units, key=lambda unit: (unit.parent_id is not None, unit.id.count("/"), unit.id))]
     entries += yaml.safe_load(extra.read_text(encoding="utf-8"))["units"]
     changes = []

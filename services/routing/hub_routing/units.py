@@ -44,6 +44,7 @@ class OrgUnit:
     province: str | None = None
     county: str | None = None
     calendar: str = DEFAULT_CALENDAR
+    name_en: str | None = None  # the unit's English name, when it has one
     contact: UnitContact = field(default_factory=UnitContact)
 
     @property
@@ -85,7 +86,7 @@ def resolve(units: Units, change: OrgUnitUpserted, places: OrgSeed) -> OrgUnit:
         raise InvalidChange("national_is_root", "فقط ریشه درخت از نوع ملی است.", "Only the root of the tree is of kind national.")
     unit = OrgUnit(id=change.unit_id, name_fa=change.name_fa, kind=kind, parent_id=parent.id,
                    agency=change.agency or change.unit_id.split("/")[0], province=change.province or parent.province,
-                   county=change.county or parent.county, calendar=calendar, contact=change.contact)
+                   county=change.county or parent.county, calendar=calendar, contact=change.contact, name_en=change.name_en)
     _check_place(unit, parent, places)
     _check_children_keep_place(units, unit)
     return unit
@@ -130,7 +131,8 @@ def _root(change: OrgUnitUpserted, kind: UnitKind, calendar: str) -> OrgUnit:
     if change.parent_id is not None or kind is not UnitKind.national or change.agency or change.province or change.county:
         raise InvalidChange("national_is_root", "ریشه درخت از نوع ملی است، واحد بالادست ندارد و به دستگاه یا استانی تعلق ندارد.",
                             "The root is of kind national, has no parent and belongs to no agency, province or county.")
-    return OrgUnit(id=ROOT, name_fa=change.name_fa, kind=kind, parent_id=None, calendar=calendar, contact=change.contact)
+    return OrgUnit(id=ROOT, name_fa=change.name_fa, kind=kind, parent_id=None, calendar=calendar, contact=change.contact,
+                   name_en=change.name_en)
 
 
 def _check_place(unit: OrgUnit, parent: OrgUnit, places: OrgSeed) -> None:

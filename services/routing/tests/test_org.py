@@ -2,6 +2,7 @@
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from hub_shared.testing import bearer, deliver, sqlite_runtime, staged
 
 from .test_routing_rules import without_rules
 
+MIGRATIONS = Path(__file__).resolve().parents[1] / "hub_routing" / "migrations"
 KASHAN = Target(agency="labour", province="isfahan", county="kashan")
 KASHAN_SECURITY = "labour/isfahan/kashan/security-office"
 NATIONAL = bearer(Role.national_supervisor)
@@ -69,6 +71,29 @@ async def test_a_unit_put_through_the_api_is_published_then_applied_by_the_consu
     assert [unit["id"] for unit in listed] == ["labour/isfahan/kashan/performance-office", KASHAN_SECURITY]
     row = (await rows(runtime))[KASHAN_SECURITY]
     assert (row.version, row.updated_by) == (1, "tester")
+
+
+async def test_a_units_english_name_is_kept_shown_and_given_to_the_public(routing) -> None:
+    runtime, tree, client = routing
+    english = "Security Office, Kashan County"
+    response = await client.put(f"/api/v1/org/units/{KASHAN_SECURITY}", headers=NATIONAL, json=body(upserted(name_en=english)))
+    assert response.status_code == 202 and response.json()["unit"]["name_en"] == english
+    [event] = await staged(runtime)
+    await deliver(runtime, event)
+    assert tree.unit(KASHAN_SECURITY).name_en == english and (await rows(runtime))[KASHAN_SECURITY].name_en == english
+    assert (await client.get(f"/api/v1/org/units/{KASHAN_SECURITY}", headers=NATIONAL)).json()["name_en"] == english
+    assert (await client.get(f"/api/v1/org/places/units/{KASHAN_SECURITY}")).json()["name_en"] == english
+
+    await deliver(runtime, upserted())  # replaced whole, without an English name
+    assert tree.unit(KASHAN_SECURITY).name_en is None
+    assert (await client.get(f"/api/v1/org/places/units/{KASHAN_SECURITY}")).json()["name_en"] is None
+
+
+def test_a_change_without_an_english_name_is_written_as_before_the_field_existed() -> None:
+    assert "name_en" not in upserted().model_dump(mode="json")
+    assert upserted(name_en="Security Office").model_dump(mode="json")["name_en"] == "Security Office"
+    with pytest.raises(ValueError):
+        upserted(name_en="\x00x")
 
 
 async def test_a_province_system_changes_its_units_on_the_bus_once_per_event(routing) -> None:
@@ -233,3 +258,31 @@ async def test_a_replica_follows_changes_another_replica_applied(tmp_path) -> No
     assert list(other.tree) == list(tree) and other.tree.revision == 2
     await first.engine.dispose()
     await other.runtime.engine.dispose()
+
+
+def test_the_upgrade_gives_seeded_units_their_english_names_unless_renamed_since(tmp_path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'routing.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0006")
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        for unit_id, name in (("labour/fars/marvdasht/performance-office", "واحد رسیدگی به شکایات شهرستان مرودشت"),
+                              ("labour/fars/shiraz", "اداره تعاون شیراز")):  # renamed since it was seeded
+            connection.execute(text("INSERT INTO routing_org_unit (id, parent_id, name_fa, kind, calendar, version, updated_at, updated_by) "
+                                    "VALUES (:id, NULL, :name, 'county_office', 'iran-standard', 1, :now, 'seed')"),
+                               {"id": unit_id, "name": name, "now": now})
+        connection.execute(text("INSERT INTO routing_org_tree (id, revision, seeded_at, changed_at) VALUES (1, 4, :now, :now)"), {"now": now})
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        names = dict(connection.execute(text("SELECT id, name_en FROM routing_org_unit")).all())
+        revision = connection.execute(text("SELECT revision FROM routing_org_tree")).scalar()
+    engine.dispose()
+    assert names == {"labour/fars/marvdasht/performance-office": "Complaints Unit, Marvdasht County", "labour/fars/shiraz": None}
+    assert revision == 5  # every replica reloads its tree

@@ -11,6 +11,7 @@ from hub_shared.text import is_valid_national_id, normalize_digits
 from hub_web.i18n import FIELD_HELP, KINDS, pick
 
 IDENTITY = ("full_name", "national_id", "phone", "address")
+COMPLAINANT_TYPES = ("natural", "group", "legal")  # myself; a group of people or a legal person, through its representative
 TEXT_FIELDS = ("kind", "complainant_type", "organisation_name", *IDENTITY, "email", "subject", "description",
                "agency", "province", "county")
 # intake's field names (its pydantic locations and its rejections' `field`) → the form's
@@ -59,6 +60,10 @@ def check_filing(values: dict[str, str], errors: FieldErrors) -> None:
         if values["kind"] != "misconduct_report":
             errors.add("anonymous")
         return
+    if (values["complainant_type"] or "natural") not in COMPLAINANT_TYPES:
+        errors.add("complainant_type")
+    elif values["complainant_type"] in ("group", "legal") and not values["organisation_name"]:
+        errors.add("organisation_name")
     for name in IDENTITY:
         if not values[name]:
             errors.add(name)
@@ -77,7 +82,10 @@ def case_payload(values: dict[str, str]) -> dict:
         payload |= {name: values[name] for name in IDENTITY}
         payload["national_id"], payload["phone"] = ascii_code(values["national_id"]), ascii_code(values["phone"])
         payload["complainant_type"] = values["complainant_type"] or "natural"
-        payload |= {name: values[name] for name in ("email", "organisation_name") if values[name]}
+        if values["email"]:
+            payload["email"] = values["email"]
+        if payload["complainant_type"] != "natural" and values["organisation_name"]:  # a name typed, then "myself" chosen, is not sent
+            payload["organisation_name"] = values["organisation_name"]
     return payload
 
 

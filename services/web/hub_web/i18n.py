@@ -30,6 +30,8 @@ FIELD_HELP = {
     "phone": ("شماره تلفن باید ۱۱ رقم و با صفر آغاز شود (مانند ۰۹۱۲۱۲۳۴۵۶۷).", "The phone must be 11 digits starting with 0 (e.g. 09121234567)."),
     "address": ("نشانی را کامل بنویسید (دست‌کم ۵ حرف).", "Write your full address (at least 5 characters)."),
     "email": ("نشانی ایمیل درست نیست (مانند name@example.ir).", "The e-mail address is not valid (e.g. name@example.ir)."),
+    "complainant_type": ("انتخاب کنید که از طرف خودتان می‌نویسید یا از طرف یک گروه یا شخص حقوقی.",
+                         "Choose whether you write for yourself or for a group or legal person."),
     "organisation_name": ("نام گروه یا شخص حقوقی را بنویسید.", "Name the group or legal person."),
     "subject": ("موضوع را در چند کلمه بنویسید (۳ تا ۳۰۰ حرف).", "Give the subject in a few words (3 to 300 characters)."),
     "description": ("شرح ماجرا را بنویسید (دست‌کم ۱۰ حرف).", "Describe the matter (at least 10 characters)."),

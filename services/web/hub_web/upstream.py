@@ -40,7 +40,7 @@ class Upstream:
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
         self._places: tuple[float, dict] | None = None
         self._policy: dict | None = None
-        self._unit_names: dict[str, str] = {}
+        self._unit_names: dict[str, dict] = {}
 
     async def close(self) -> None:
         await self.intake.aclose()
@@ -70,9 +70,9 @@ class Upstream:
             self._policy = (await self._call(self.intake, "GET", "/api/v1/attachments/policy")).body
         return self._policy
 
-    async def unit_name(self, unit_id: str) -> str | None:
-        """The unit's Persian name (routing), None when the tree has no such unit. Names found are kept for the
-        process (only those: a stream of made-up ids must not grow the cache)."""
+    async def unit_name(self, unit_id: str) -> dict | None:
+        """The unit's names (routing: `name_fa`, and `name_en` or None), None when the tree has no such unit. Names
+        found are kept for the process (only those: a stream of made-up ids must not grow the cache)."""
         if unit_id in self._unit_names:
             return self._unit_names[unit_id]
         answer = await self._call(self.routing, "GET", f"/api/v1/org/places/units/{unit_id}", route="/api/v1/org/places/units/{unit_id}")
@@ -80,8 +80,9 @@ class Upstream:
             return None
         if answer.status != 200:
             raise Unavailable(unit_id)
-        self._unit_names[unit_id] = answer.body["name_fa"]
-        return answer.body["name_fa"]
+        names = {"name_fa": answer.body["name_fa"], "name_en": answer.body.get("name_en")}
+        self._unit_names[unit_id] = names
+        return names
 
     async def serving(self, client: httpx.AsyncClient) -> str:
         try:

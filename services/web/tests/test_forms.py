@@ -55,3 +55,24 @@ def test_a_files_type_is_read_from_its_content_not_its_name() -> None:
     assert media_type_of(b"%PDF-1.7 ...") == "application/pdf"
     assert media_type_of(b"\x89PNG\r\n\x1a\n....") == "image/png"
     assert media_type_of(b"MZ\x90\x00 an executable") is None
+
+
+def test_a_group_or_legal_person_goes_to_intake_with_its_name_and_its_representatives_identity() -> None:
+    values = {**NAMED, "complainant_type": "legal", "organisation_name": "شرکت تعاونی کارگران ساختمانی ری"}
+    errors = FieldErrors("fa")
+    check_filing(values, errors)
+    assert not errors
+    payload = case_payload(values)
+    assert (payload["complainant_type"], payload["organisation_name"]) == ("legal", "شرکت تعاونی کارگران ساختمانی ری")
+    assert (payload["full_name"], payload["national_id"]) == ("زهرا احمدی", "0084575948")  # the representative's
+
+
+def test_a_group_needs_its_name_here_and_a_name_typed_before_choosing_myself_is_not_sent() -> None:
+    errors = FieldErrors("en")
+    check_filing({**NAMED, "complainant_type": "group"}, errors)
+    assert errors.messages == {"organisation_name": "Name the group or legal person."}
+    errors = FieldErrors("fa")
+    check_filing({**NAMED, "complainant_type": "company"}, errors)
+    assert list(errors.messages) == ["complainant_type"]
+    payload = case_payload({**NAMED, "complainant_type": "natural", "organisation_name": "شرکت نمونه"})
+    assert payload["complainant_type"] == "natural" and "organisation_name" not in payload

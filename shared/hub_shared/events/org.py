@@ -4,12 +4,14 @@ Routing keeps the tree. A province's or agency's own system may publish changes 
 routing's HTTP API publishes the changes staff make the same way. Routing (consumer group
 `routing-org`) checks each change against the tree in force and applies it, or logs why not and keeps
 the tree as it was. `kind` and `calendar` are plain strings on the bus, so a kind added later does not
-make older consumers dead-letter the message; routing refuses values it does not know.
+make older consumers dead-letter the message; routing refuses values it does not know. A change that gives no
+English name (`name_en`) is written without the field, exactly as before the field existed, so a routing that
+does not know it yet still applies such a change.
 """
 
 import unicodedata
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
 from hub_shared.access import SEGMENT
 from hub_shared.events.base import Event, registry
@@ -57,6 +59,8 @@ class UnitFields(BaseModel):
 
     parent_id: str | None = Field(max_length=200, pattern=UNIT_ID, description="null only for the national root")
     name_fa: str = Field(min_length=2, max_length=300, description="the unit's Persian name")
+    name_en: str | None = Field(None, min_length=2, max_length=300, description=(
+        "the unit's English name, if it has one; the citizen's portal shows the Persian name on its English pages otherwise"))
     kind: str = Field(min_length=1, max_length=64, pattern=r"^[a-z_]+$", description=(
         "national, agency, provincial_directorate, county_office, performance_office, specialised_unit, security_office, "
         "economic_deputy, affiliated_organisation or sub_unit"))
@@ -67,10 +71,17 @@ class UnitFields(BaseModel):
         "the working calendar the unit follows: iran-standard or iran-thursday-working"))
     contact: UnitContact = Field(default_factory=UnitContact)
 
-    @field_validator("name_fa")
+    @field_validator("name_fa", "name_en")
     @classmethod
-    def _text(cls, value: str) -> str:
+    def _text(cls, value: str | None) -> str | None:
         return _plain_text(value)
+
+    @model_serializer(mode="wrap")
+    def _without_absent_english_name(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        if data.get("name_en", "") is None:
+            del data["name_en"]
+        return data
 
 
 @registry.register

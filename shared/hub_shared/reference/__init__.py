@@ -1,8 +1,8 @@
 """Reference data shipped with the contract: Iran's provinces and counties, and the seeded organisation tree.
 
-`geography.json` holds the 31 provinces (استان) and their counties (شهرستان), each with a stable ASCII slug and its
-Persian name; `org_seed.json` holds the agencies and the seeded units, which name their province and county by those
-slugs. Both files are checked when loaded, so a broken file stops the service at start-up with the bad entry named.
+`geography.json` holds the 31 provinces (استان) and their counties (شهرستان), each with a stable ASCII slug, its
+Persian name and its English name; `org_seed.json` holds the agencies (Persian and English names) and the seeded units
+(a Persian name, and an English one where given), which name their province and county by those slugs. Both files are checked when loaded, so a broken file stops the service at start-up with the bad entry named.
 Intake checks that a named agency and province exist; routing builds its tree from the same data.
 Run-time changes to the tree travel on `hub.org.v1` (a later step).
 """
@@ -29,6 +29,7 @@ class OrgUnit:
     name_fa: str
     kind: str
     parent_id: str | None
+    name_en: str | None = None
     agency: str | None = None
     province: str | None = None
     county: str | None = None
@@ -40,6 +41,16 @@ class OrgSeed:
     provinces: dict[str, str]
     counties: dict[str, tuple[str, str]]  # county code -> (province code, Persian name)
     units: tuple[OrgUnit, ...]
+    names_en: "EnglishNames"
+
+
+@dataclass(frozen=True)
+class EnglishNames:
+    """The English name of every agency, province and county, by slug."""
+
+    agencies: dict[str, str]
+    provinces: dict[str, str]
+    counties: dict[str, str]
 
 
 @cache
@@ -50,16 +61,25 @@ def org_seed() -> OrgSeed:
 def load_org_seed(geography_path: Path = GEOGRAPHY, org_seed_path: Path = ORG_SEED) -> OrgSeed:
     """Provinces and counties from `geography_path`, agencies and units from `org_seed_path`, all checked."""
     provinces, counties = load_geography(geography_path)
+    provinces_en, counties_en = english_geography(geography_path)
     raw = _read(org_seed_path)
     source = org_seed_path.name
-    agencies = raw.get("agencies")
-    if not isinstance(agencies, dict) or not agencies:
-        raise ReferenceDataError(f"{source}: 'agencies' must be a non-empty object of slug -> Persian name")
-    for slug, name in agencies.items():
-        _check_slug(source, f"agency {slug!r}", slug)
-        _check_name(source, f"agency {slug!r}", name)
+    entries = raw.get("agencies")
+    if not isinstance(entries, dict) or not entries:
+        raise ReferenceDataError(f"{source}: 'agencies' must be a non-empty object of slug -> {{name_fa, name_en}}")
+    agencies: dict[str, str] = {}
+    agencies_en: dict[str, str] = {}
+    for slug, names in entries.items():
+        where = f"agency {slug!r}"
+        _check_slug(source, where, slug)
+        if not isinstance(names, dict) or set(names) != {"name_fa", "name_en"}:
+            raise ReferenceDataError(f"{source}: {where} must be an object with 'name_fa' and 'name_en' (nothing else)")
+        _check_name(source, where, names["name_fa"])
+        _check_name(source, where, names["name_en"], "an English")
+        agencies[slug], agencies_en[slug] = names["name_fa"], names["name_en"]
     units = _units(source, raw.get("units"), agencies, provinces, counties)
-    return OrgSeed(agencies=dict(agencies), provinces=provinces, counties=counties, units=units)
+    return OrgSeed(agencies=agencies, provinces=provinces, counties=counties, units=units,
+                   names_en=EnglishNames(agencies=agencies_en, provinces=provinces_en, counties=counties_en))
 
 
 def load_geography(path: Path = GEOGRAPHY) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
@@ -77,10 +97,11 @@ def load_geography(path: Path = GEOGRAPHY) -> tuple[dict[str, str], dict[str, tu
     for number, province in enumerate(entries, start=1):
         where = _entry(f"province #{number}", province)
         if not isinstance(province, dict):
-            raise ReferenceDataError(f"{source}: {where} must be an object with 'id', 'name_fa' and 'counties'")
+            raise ReferenceDataError(f"{source}: {where} must be an object with 'id', 'name_fa', 'name_en' and 'counties'")
         slug = province.get("id")
         _check_slug(source, where, slug)
         _check_name(source, where, province.get("name_fa"))
+        _check_name(source, where, province.get("name_en"), "an English")
         if slug in provinces:
             raise ReferenceDataError(f"{source}: {where} appears twice")
         provinces[slug] = province["name_fa"]
@@ -90,10 +111,11 @@ def load_geography(path: Path = GEOGRAPHY) -> tuple[dict[str, str], dict[str, tu
         for index, county in enumerate(members, start=1):
             at = f"{_entry(f'county #{index}', county)} of province {slug!r}"
             if not isinstance(county, dict):
-                raise ReferenceDataError(f"{source}: {at} must be an object with 'id' and 'name_fa'")
+                raise ReferenceDataError(f"{source}: {at} must be an object with 'id', 'name_fa' and 'name_en'")
             code = county.get("id")
             _check_slug(source, at, code)
             _check_name(source, at, county.get("name_fa"))
+            _check_name(source, at, county.get("name_en"), "an English")
             if code in counties:
                 raise ReferenceDataError(f"{source}: {at} repeats a slug already used in province {counties[code][0]!r}")
             counties[code] = (slug, county["name_fa"])
@@ -101,6 +123,14 @@ def load_geography(path: Path = GEOGRAPHY) -> tuple[dict[str, str], dict[str, tu
         if code in provinces:  # as `tehran-city` in province `tehran`: a county never takes a province's slug
             raise ReferenceDataError(f"{source}: county {code!r} of province {slug!r} has the slug of a province; "
                                      f"suffix it (e.g. {code + '-city'!r})")
+    return provinces, counties
+
+
+def english_geography(path: Path = GEOGRAPHY) -> tuple[dict[str, str], dict[str, str]]:
+    """(province slug -> English name, county slug -> English name) from `path`; `load_geography` checks the file."""
+    raw = _read(path)
+    provinces = {province["id"]: province["name_en"] for province in raw["provinces"]}
+    counties = {county["id"]: county["name_en"] for province in raw["provinces"] for county in province["counties"]}
     return provinces, counties
 
 
@@ -114,7 +144,9 @@ def _units(source: str, entries: Any, agencies: dict[str, str], provinces: dict[
         where = _entry(f"unit #{number}", entry)
         if not isinstance(entry, dict) or set(entry) - allowed or not {"id", "name_fa", "kind", "parent_id"} <= set(entry):
             raise ReferenceDataError(f"{source}: {where} must be an object with id, name_fa, kind, parent_id "
-                                     f"and optionally agency, province, county (nothing else)")
+                                     f"and optionally name_en, agency, province, county (nothing else)")
+        if entry.get("name_en") is not None:
+            _check_name(source, where, entry["name_en"], "an English")
         units.append(OrgUnit(**entry))
     ids: set[str] = set()
     for unit in units:
@@ -158,9 +190,9 @@ def _check_slug(source: str, where: str, slug: Any) -> None:
         raise ReferenceDataError(f"{source}: {where}: id {slug!r} is not a slug (lower-case ASCII words joined by '-')")
 
 
-def _check_name(source: str, where: str, name: Any) -> None:
+def _check_name(source: str, where: str, name: Any, language: str = "a Persian") -> None:
     if not isinstance(name, str) or not name.strip():
-        raise ReferenceDataError(f"{source}: {where} needs a Persian name")
+        raise ReferenceDataError(f"{source}: {where} needs {language} name")
 
 
 # Case topics and the routing keyword vocabulary (topics.yaml): intake's classifier suggests a topic and

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 
 from hub_web.attachments import chosen_files, upload
 from hub_web.forms import FieldErrors, case_payload, check_filing, filing_values, intake_refusal
+from hub_web.i18n import language
+from hub_web.places import localised
 from hub_web.portal import Portal
 from hub_web.upstream import Unavailable
 
@@ -22,7 +24,7 @@ def router(portal: Portal) -> APIRouter:
         except Unavailable:
             return portal.render(request, "problem.html", status=503, problem="unavailable")
         return portal.render(request, "file.html", status=status, values=values, errors=(errors.messages if errors else {}),
-                             places=places, policy=policy)
+                             places=localised(places, language(request)), policy=policy)
 
     @api.get("/file")
     async def file_form(request: Request, kind: str = "complaint"):

@@ -12,6 +12,7 @@ from hub_web.attachments import chosen_files, upload
 from hub_web.forms import FieldErrors, ascii_code, intake_refusal
 from hub_web.i18n import language, pick
 from hub_web.persian import now_utc, parse_moment
+from hub_web.places import name_in
 from hub_web.portal import Portal
 from hub_web.upstream import Unavailable
 
@@ -26,9 +27,23 @@ def router(portal: Portal, calendars: Calendars) -> APIRouter:
         return portal.render(request, "follow.html", status=status, values=values, errors=errors.messages if errors else {}, **extra)
 
     async def case_page(request: Request, case: dict, proof: dict, errors: FieldErrors | None = None, status: int = 200, notice: str = ""):
+        unit_name, unit_lang = await _unit_name(case, language(request))
         return portal.render(request, "case.html", status=status, case=case, proof=proof, errors=errors.messages if errors else {},
                              working_days_left=working_days_left(calendars, case), notice=notice,
-                             policy=await portal.upstream.attachment_policy())
+                             unit_name=unit_name, unit_lang=unit_lang, policy=await portal.upstream.attachment_policy())
+
+    async def _unit_name(case: dict, lang: str) -> tuple[str | None, str]:
+        """The handling unit's name in the page's language: intake keeps the Persian name it was referred under;
+        routing names the unit in English (the Persian name stands when routing has no English one or is away)."""
+        if not case.get("unit_name"):
+            return None, lang
+        if lang == "fa" or not case.get("unit_id"):
+            return case["unit_name"], "fa"
+        try:
+            names = await portal.upstream.unit_name(case["unit_id"])
+        except Unavailable:
+            names = None
+        return name_in(names, lang) if names and names.get("name_en") else (case["unit_name"], "fa")
 
     async def tracked(request: Request, form, proof: dict, refusal=None, notice: str = "", errors: FieldErrors | None = None):
         """The case page for this proof (with the reason `refusal` gave, or `errors`, if any), or the form again with

@@ -11,6 +11,7 @@ from hub_shared.ratelimit import client_ip
 from hub_web.charts import bar_chart
 from hub_web.open_data import as_csv, tables, written
 from hub_web.i18n import language
+from hub_web.places import find, localised
 from hub_web.persian import MONTHS_EN, MONTHS_FA, digits_for
 from hub_web.portal import Portal
 from hub_web.upstream import Unavailable
@@ -25,7 +26,8 @@ def router(portal: Portal) -> APIRouter:
         """(places, reporting's answer) for a known agency and province, or the problem page to show instead."""
         try:
             places = await portal.upstream.places()
-            known = _place(places["agencies"], agency) and (province is None or _place(places["provinces"], province))
+            places = localised(places, language(request))
+            known = find(places["agencies"], agency) and (province is None or find(places["provinces"], province))
             if not known or (period is not None and not PERIOD.fullmatch(period)):
                 return None, portal.render(request, "problem.html", status=404, problem="not_found")
             query = {"agency": agency, **({"province": province} if province else {}), **({"period": period} if period else {})}
@@ -49,7 +51,7 @@ def router(portal: Portal) -> APIRouter:
         return portal.render(request, "open_data.html", data=data, sections=sections,
                              charts=[bar_chart(section, lang, data["threshold"]) for section in sections],
                              show=lambda number: written(number, lang, data["threshold"]),
-                             agency_name=_place(places["agencies"], agency), province_name=_place(places["provinces"], province),
+                             agency_place=find(places["agencies"], agency), province_place=find(places["provinces"], province),
                              provinces=places["provinces"], agency=agency, province=province,
                              period_text=_period_text(data["period"], lang),
                              csv_link=base + "/download.csv" + (f"?period={period}" if period else ""))
@@ -70,6 +72,7 @@ def router(portal: Portal) -> APIRouter:
             places = await portal.upstream.places()
         except Unavailable:
             return portal.render(request, "problem.html", status=503, problem="unavailable")
+        places = localised(places, language(request))
         return portal.render(request, "open_data_index.html", agencies=places["agencies"], provinces=places["provinces"])
 
     @api.get("/open-data/{agency}/download.csv")
@@ -89,11 +92,6 @@ def router(portal: Portal) -> APIRouter:
         return await page(request, agency, province, period)
 
     return api
-
-
-def _place(places: list[dict], code: str | None) -> str | None:
-    """The Persian name of the agency or province `code`, None when the tree has none."""
-    return next((place["name_fa"] for place in places if place["code"] == code), None)
 
 
 def _period_text(period: dict, lang: str) -> str:

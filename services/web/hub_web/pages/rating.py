@@ -5,10 +5,10 @@ publishes it in shuffled batches."""
 from fastapi import APIRouter, Request
 
 from hub_web.forms import ascii_code, intake_refusal
-from hub_web.i18n import ASPECTS
+from hub_web.i18n import ASPECTS, language
+from hub_web.places import name_in
 from hub_web.portal import Portal
 from hub_web.upstream import Unavailable
-
 
 
 def router(portal: Portal) -> APIRouter:
@@ -21,7 +21,9 @@ def router(portal: Portal) -> APIRouter:
             return portal.render(request, "problem.html", status=503, problem="unavailable")
         if name is None:
             return portal.render(request, "problem.html", status=404, problem="unknown_unit")
-        return portal.render(request, "rate.html", status=status, unit_id=unit_id, unit_name=name, values=values, errors=errors)
+        unit_name, unit_lang = name_in(name, language(request))
+        return portal.render(request, "rate.html", status=status, unit_id=unit_id, unit_name=unit_name, unit_lang=unit_lang,
+                             values=values, errors=errors)
 
     @api.get("/r/{unit_id:path}")
     async def rating_form(request: Request, unit_id: str):
