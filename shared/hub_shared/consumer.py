@@ -237,46 +237,49 @@ class BatchConsumer:
                 await self._dead_letter(record, exc, attempts=1)
         if not parsed:
             return
-        holds = await self._holds({key for record, _ in parsed if (key := _key(record))})
-        ready, releasing = [], set()
-        for record, envelope in parsed:
-            key = _key(record)
-            if key in holds and key not in releasing:
-                if holds[key] != envelope.id:
-                    await self._dead_letter(record, HeldBack(holds[key]), attempts=0)
-                    continue
-                releasing.add(key)  # the event the case is held behind is back: it and the case's next events apply
-            ready.append((record, envelope))
-        if not ready:
-            return
-        try:
-            async with self._sessions() as session, session.begin():
+        failure: Exception | None = None
+        async with self._sessions() as session:  # one transaction: the holds are read in it, then the batch applied
+            holds = await self._holds(session, {key for record, _ in parsed if (key := _key(record))})
+            ready, releasing = [], set()
+            for record, envelope in parsed:
+                key = _key(record)
+                if key in holds and key not in releasing:
+                    if holds[key] != envelope.id:
+                        await self._dead_letter(record, HeldBack(holds[key]), attempts=0)
+                        continue
+                    releasing.add(key)  # the event the case is held behind is back: it and the case's next events apply
+                ready.append((record, envelope))
+            if not ready:
+                return
+            try:
                 await self._apply(session, [envelope for _, envelope in ready])
                 await self._release(session, sorted(releasing))
-        except Exception as exc:
-            if is_transient(exc):
-                await self._back_off(exc)
-            log.warning("batch of %d failed; retrying one by one", len(ready), exc_info=True)
+                await session.commit()
+            except Exception as exc:
+                failure = exc
+        if failure is not None:  # the failed transaction is rolled back and its connection returned by now
+            if is_transient(failure):
+                await self._back_off(failure)
+            log.warning("batch of %d failed; retrying one by one", len(ready), exc_info=failure)
             for record, envelope in ready:
                 key = _key(record)
                 if key in holds and holds[key] != envelope.id:  # an earlier event of the case failed in this very batch
                     await self._dead_letter(record, HeldBack(holds[key]), attempts=0)
                     continue
-                failure = await self._apply_alone(record, envelope, releases=key in holds)
-                if failure is None:
+                failed = await self._apply_alone(record, envelope, releases=key in holds)
+                if failed is None:
                     holds.pop(key, None)
                 elif key is not None and self._sub.hold_cases:
                     holds.setdefault(key, envelope.id)
-                    await self._hold(key, holds[key], failure)
+                    await self._hold(key, holds[key], failed)
         self._sub.after_commit()
 
-    async def _holds(self, keys: set[str]) -> dict[str, str]:
+    async def _holds(self, session: AsyncSession, keys: set[str]) -> dict[str, str]:
         """The held cases among `keys`, with the event each is held behind (one query a batch)."""
         if not keys or not self._sub.hold_cases:
             return {}
-        async with self._sessions() as session:
-            rows = await session.exec(select(HeldCase).where(HeldCase.consumer == self._sub.group, col(HeldCase.key).in_(keys)))
-            return {row.key: row.first_event_id for row in rows.all()}
+        rows = await session.exec(select(HeldCase).where(HeldCase.consumer == self._sub.group, col(HeldCase.key).in_(keys)))
+        return {row.key: row.first_event_id for row in rows.all()}
 
     async def _hold(self, key: str, first_event_id: str, error: Exception) -> None:
         async with self._sessions() as session, session.begin():
