@@ -12,8 +12,9 @@ what the year's table shows anyway. Disclosure control, over that joint table:
    number is hidden too, until no such line is left;
 3. then an exact check: a hidden number that any combination of the shown numbers still determines (a chain
    of lines, not just one) gets a partner hidden beside it, and 2. and 3. repeat until none is left.
-An answer for part of a year shows the months of the year's table as they are; its total is shown only where
-every month it adds up is shown (then it says nothing new), and is hidden otherwise. A figure computed from a
+An answer for another period (a half, a quarter, a month, the last twelve months) shows the months of the year
+tables as they are; its total is shown only where the year tables' shown numbers give it exactly (every month of
+it shown, or the year's total and every other month of the year), so it says nothing new, and is hidden otherwise. A figure computed from a
 base (a share, a median, a mean) is shown only when its base is shown."""
 
 import random
@@ -206,18 +207,29 @@ def determined(lines: list[Line], unknown: set) -> set:
 
 def view(tables: dict[int, YearTable], scope: str, months: list[str], columns: list[str]) -> dict[Key, Shown]:
     """(month or TOTAL, column) → as published, for `scope` over `months` (whole months of the years of `tables`).
-    Each month is its year table's; the total is the year table's for exactly one whole year, and otherwise the
-    sum of the months where every one is shown (nothing new), hidden where any is not."""
+    Each month is its year table's. The total adds up, for each year, the months of it in the period: the year
+    table's own total for a whole year; otherwise what the year table's shown numbers give exactly (every such month
+    shown, or the year's total and every other month of the year shown), so it says nothing new; hidden if not."""
     cells = {(month, column): tables[int(month[:4])].shown(scope, month, column) for month in months for column in columns}
-    whole_year = len(months) == 12 and months == months_of_year(int(months[0][:4]))
     for column in columns:
-        if whole_year:
-            cells[TOTAL, column] = tables[int(months[0][:4])].shown(scope, TOTAL, column)
-        elif any(cells[month, column].suppressed for month in months):
-            cells[TOTAL, column] = Shown(None, True)
-        else:
-            cells[TOTAL, column] = Shown(sum(cells[month, column].value for month in months))
+        parts = [_part_of_year(tables[year], scope, [m for m in months if int(m[:4]) == year], column)
+                 for year in sorted({int(month[:4]) for month in months})]
+        cells[TOTAL, column] = Shown(None, True) if None in parts else Shown(sum(parts))
     return cells
+
+
+def _part_of_year(table: YearTable, scope: str, months: list[str], column: str) -> int | None:
+    """The sum of `months` of one year in `column`, if the year table's shown numbers give it exactly."""
+    year = months_of_year(int(months[0][:4]))
+    shown = {month: table.shown(scope, month, column) for month in year}
+    if months == year:
+        return table.shown(scope, TOTAL, column).value
+    if not any(shown[month].suppressed for month in months):
+        return sum(shown[month].value for month in months)
+    whole = table.shown(scope, TOTAL, column)
+    if not whole.suppressed and not any(shown[month].suppressed for month in year if month not in months):
+        return whole.value - sum(shown[month].value for month in year if month not in months)
+    return None
 
 
 def derived(base: Shown, value: float | None) -> Shown:
