@@ -127,3 +127,14 @@ async def test_the_index_lists_every_agency_nationwide_and_in_each_province(aske
     for link in ("/open-data/labour", "/open-data/labour/tehran", "/open-data/labour/fars"):
         assert f'href="{link}"' in html
     assert 'href="/open-data" aria-current="page"' in html
+
+
+async def test_each_table_scrolls_sideways_in_its_own_focusable_named_frame(asked) -> None:
+    html = (await get("/open-data/labour/tehran")).text
+    frames = re.findall(r'<div class="table-wrap"([^>]*)>\s*<table class="figures" id="table-([\w-]+)">\s*<caption id="([\w-]+)"', html)
+    assert [key for _, key, _ in frames] == ["cases", "on-time", "answer-time", "satisfaction"]
+    for attributes, key, caption in frames:
+        assert 'role="region"' in attributes and 'tabindex="0"' in attributes and f'aria-labelledby="{caption}"' in attributes
+    assert " style=" not in html  # the Content-Security-Policy allows no inline style
+    css = (await get("/static/css/portal.css")).text
+    assert ".table-wrap { overflow-x: auto;" in css and "grid-template-columns: minmax(0, 1fr); gap" in css
