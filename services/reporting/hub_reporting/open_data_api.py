@@ -126,9 +126,13 @@ def _period(text: str | None) -> Period:
     if text is None:
         return last_twelve_months(jdatetime.date.fromgregorian(date=today()))
     try:
-        return parse_period(text, None, None)
+        period = parse_period(text, None, None)
     except BadPeriod as error:
         raise Unprocessable.of(error) from None
+    if not 1000 <= period.first.year <= 9998:  # every answer is cut from whole years' tables, which need a year after it
+        raise Unprocessable("unknown_period", "سال دوره باید سالی شمسی از ۱۰۰۰ تا ۹۹۹۸ باشد.",
+                            f"Unknown period {text!r}: the year must be a Jalali year from 1000 to 9998.")
+    return period
 
 
 def today() -> date:

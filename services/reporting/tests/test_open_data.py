@@ -114,7 +114,8 @@ async def test_no_personal_field_or_identifier_appears(azar) -> None:
 
 async def test_unknown_agency_province_or_period_is_refused_with_a_reason(azar) -> None:
     for params, code in (({"agency": "nowhere"}, "unknown_agency"), ({"agency": "labour", "province": "atlantis"}, "unknown_province"),
-                         ({"agency": "labour", "period": "1405-13"}, "unknown_period")):
+                         ({"agency": "labour", "period": "1405-13"}, "unknown_period"),
+                         ({"agency": "labour", "period": "9999-01"}, "unknown_period"), ({"agency": "labour", "period": "0999"}, "unknown_period")):
         answer = await open_data(azar, **params)
         assert answer.status_code == 422 and answer.json()["error"]["code"] == code, answer.text
     assert (await open_data(azar)).status_code == 422  # the agency is required
