@@ -426,14 +426,17 @@ def open_data_of(hub, agency: str, province: str, cases: int) -> dict:
 
 
 def cases_table(body: dict, kinds: list[str], digits=TO_PERSIAN) -> list[list[str]]:
-    """The cases table as the page should write reporting's answer: a row per month and the total row."""
-    def written(figure: dict) -> str:
-        return "کمتر از 5".translate(digits) if figure["suppressed"] else str(figure["value"]).translate(digits)
+    """The cases table as the page should write reporting's answer: a row per month and the total row (the default
+    window's total, hidden where its months do not give it, may be any size: "پنهان")."""
+    def written(figure: dict, total: bool) -> str:
+        if figure["suppressed"]:
+            return "پنهان" if total else "کمتر از 5".translate(digits)
+        return str(figure["value"]).translate(digits)
 
     def label(month: str) -> str:
         return "کل دوره" if month == "total" else f"{MONTHS_FA[int(month[5:]) - 1]} {month[:4].translate(TO_PERSIAN)}"
 
-    return [[label(m["month"]), *(written(m["cases"][kind]) for kind in kinds), written(m["cases_total"])]
+    return [[label(m["month"]), *(written(m["cases"][kind], m is body["total"]) for kind in kinds), written(m["cases_total"], m is body["total"])]
             for m in [*body["months"], body["total"]]]
 
 

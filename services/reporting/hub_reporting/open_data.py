@@ -1,13 +1,23 @@
 """Open data: what anyone may read about an agency's cases (in a province), as numbers no person can be picked out
 of. Pure functions, no I/O.
 
-Disclosure control in two passes over a table whose totals are published with it:
+Every answer the endpoint gives is cut from one fixed table per agency and Jalali year, suppressed once for all
+the answers together: the agency's table for the whole country and its table for every province (and for what
+falls in no province, which is never published but protected as if it were), each a month by column table with
+its totals. So the national answer minus the province answers, or a year minus its months, can only give back
+what the year's table shows anyway. Disclosure control, over that joint table:
 1. every count from 1 to `threshold - 1` is hidden ("fewer than 5"); zeros are shown, they describe nobody;
-2. a hidden count must not be recoverable by subtracting the shown ones from a total: in every row and column
-   (its total included) that hides exactly one number, the smallest shown positive number is hidden too, until
-   no such line is left.
-A figure computed from a base (a share, a median, a mean) is shown only when its base is shown."""
+2. no line of the joint table (a row with its total, a column with its total, a cell of the whole country with
+   the same cell of every province) may hide exactly one number: in such a line the smallest shown positive
+   number is hidden too, until no such line is left;
+3. then an exact check: a hidden number that any combination of the shown numbers still determines (a chain
+   of lines, not just one) gets a partner hidden beside it, and 2. and 3. repeat until none is left.
+An answer for another period (a half, a quarter, a month, the last twelve months) shows the months of the year
+tables as they are; its total is shown only where the year tables' shown numbers give it exactly (every month of
+it shown, or the year's total and every other month of the year), so it says nothing new, and is hidden otherwise. A figure computed from a
+base (a share, a median, a mean) is shown only when its base is shown."""
 
+import random
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,7 +30,10 @@ from hub_shared.calendar import Calendars
 from hub_shared.jalali import TEHRAN, as_utc
 
 TOTAL = "total"
+COUNTRY = "*"  # the scope of the whole country: every province, and what falls in none
+ELSEWHERE = "~"  # the cases and ratings of the agency in no province of the reference data: never published alone
 Key = tuple[str, str]
+Cell = tuple[str, str, str]  # (scope, row, column): a province, COUNTRY or ELSEWHERE; a month or TOTAL; a column or TOTAL
 
 
 @dataclass(frozen=True)
@@ -31,45 +44,192 @@ class Shown:
     suppressed: bool = False
 
 
+@dataclass(frozen=True)
+class Line:
+    """`total` is the sum of `members`: any reader of the published numbers knows it."""
+
+    total: Cell
+    members: tuple[Cell, ...]
+
+    @property
+    def cells(self) -> tuple[Cell, ...]:
+        return (*self.members, self.total)
+
+
 def jalali_month(moment: datetime) -> str:
     """`1405-09`: the Jalali month of an instant, on Tehran's clock (as offices count their months)."""
     day = jdatetime.date.fromgregorian(date=as_utc(moment).astimezone(TEHRAN).date())
     return f"{day.year}-{day.month:02d}"
 
 
-def with_totals(counts: dict[Key, int], rows: list[str], columns: list[str]) -> dict[Key, int]:
-    """The table of `counts` (row, column) with a total per row and per column and the grand total."""
-    grid = {(row, column): counts.get((row, column), 0) for row in rows for column in columns}
-    for row in rows:
-        grid[row, TOTAL] = sum(grid[row, column] for column in columns)
-    for column in [*columns, TOTAL]:
-        grid[TOTAL, column] = sum(grid[row, column] for row in rows)
+def months_of_year(year: int) -> list[str]:
+    return [f"{year}-{month:02d}" for month in range(1, 13)]
+
+
+# --- the joint table of a year ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class YearTable:
+    """One agency's counts of one Jalali year for the whole country and every province at once, with totals,
+    and the cells to publish as hidden."""
+
+    counts: dict[Cell, int]
+    concealed: frozenset[Cell]
+
+    def shown(self, scope: str, row: str, column: str) -> Shown:
+        cell = (scope, row, column)
+        return Shown(None, True) if cell in self.concealed else Shown(self.counts[cell])
+
+
+def year_table(counts: dict[Cell, int], provinces: list[str], months: list[str], columns: list[str], threshold: int,
+               row_totals: bool = True) -> YearTable:
+    """The joint table of `counts` per (province or ELSEWHERE, month, column), suppressed. `row_totals`: each row
+    has a TOTAL column (cases by kind); without, a one-column series (answers, ratings)."""
+    parts = [*provinces, ELSEWHERE]
+    grid = _with_margins(counts, parts, months, columns, row_totals)
+    lines = _lines(parts, months, columns, row_totals)
+    return YearTable(grid, frozenset(conceal(grid, lines, threshold)))
+
+
+def _with_margins(counts: dict[Cell, int], parts: list[str], months: list[str], columns: list[str], row_totals: bool) -> dict[Cell, int]:
+    every_column = [*columns, TOTAL] if row_totals else columns
+    grid = {(part, month, column): counts.get((part, month, column), 0) for part in parts for month in months for column in columns}
+    for part in parts:
+        if row_totals:
+            for month in months:
+                grid[part, month, TOTAL] = sum(grid[part, month, column] for column in columns)
+        for column in every_column:
+            grid[part, TOTAL, column] = sum(grid[part, month, column] for month in months)
+    for row in [*months, TOTAL]:
+        for column in every_column:
+            grid[COUNTRY, row, column] = sum(grid[part, row, column] for part in parts)
     return grid
 
 
-def hidden(grid: dict[Key, int], rows: list[str], columns: list[str], threshold: int) -> set[Key]:
-    """The cells of a table with totals (`with_totals`) to publish as "fewer than `threshold`"."""
-    concealed = {key for key, count in grid.items() if 0 < count < threshold}
-    every_row, every_column = [*rows, TOTAL], [*columns, TOTAL]
-    lines = [[(row, column) for column in every_column] for row in every_row]
-    lines += [[(row, column) for row in every_row] for column in every_column]
+def _lines(parts: list[str], months: list[str], columns: list[str], row_totals: bool) -> list[Line]:
+    every_column = [*columns, TOTAL] if row_totals else columns
+    lines = []
+    for scope in [COUNTRY, *parts]:
+        if row_totals:
+            lines += [Line((scope, row, TOTAL), tuple((scope, row, column) for column in columns)) for row in [*months, TOTAL]]
+        lines += [Line((scope, TOTAL, column), tuple((scope, month, column) for month in months)) for column in every_column]
+    lines += [Line((COUNTRY, row, column), tuple((part, row, column) for part in parts))
+              for row in [*months, TOTAL] for column in every_column]
+    return lines
+
+
+# --- suppression --------------------------------------------------------------------------------------------------
+
+def conceal(counts: dict, lines: list[Line], threshold: int) -> set:
+    """The cells of a table whose `lines` are public knowledge to publish as "fewer than `threshold`": every count
+    from 1 to threshold-1, and partners until no hidden cell can be worked out from the shown ones. Deterministic."""
+    concealed = {cell for cell, count in counts.items() if 0 < count < threshold}
+    through: dict = {}
+    for index, line in enumerate(lines):
+        for cell in line.cells:
+            through.setdefault(cell, []).append(index)
+    while True:
+        _line_partners(counts, lines, concealed)
+        exposed = sorted(determined(lines, concealed) & concealed)
+        if not exposed:
+            return concealed
+        partners = {_partner_of(cell, counts, lines, through, concealed) for cell in exposed} - {None}
+        if not partners:  # cannot happen: with every positive cell hidden, no hidden cell is determined
+            raise RuntimeError(f"open data: {len(exposed)} hidden counts stay determined")
+        concealed |= partners
+
+
+def _line_partners(counts: dict, lines: list[Line], concealed: set) -> None:
+    """In every line that hides exactly one cell, hide its smallest shown positive cell too, until none is left."""
     changed = True
     while changed:
         changed = False
         for line in lines:
-            if sum(key in concealed for key in line) == 1 and (partner := _smallest_shown(grid, line, concealed)):
+            cells = line.cells
+            if sum(cell in concealed for cell in cells) == 1 and (partner := _smallest_shown(counts, cells, concealed)) is not None:
                 concealed.add(partner)
                 changed = True
-    return concealed
 
 
-def _smallest_shown(grid: dict[Key, int], line: list[Key], concealed: set[Key]) -> Key | None:
-    shown = [key for key in line if key not in concealed and grid[key] > 0]
-    return min(shown, key=lambda key: (grid[key], key)) if shown else None
+def _smallest_shown(counts: dict, cells: Iterable, concealed: set):
+    shown = [cell for cell in cells if cell not in concealed and counts[cell] > 0]
+    return min(shown, key=lambda cell: (counts[cell], cell)) if shown else None
 
 
-def published(grid: dict[Key, int], concealed: set[Key]) -> dict[Key, Shown]:
-    return {key: Shown(None, True) if key in concealed else Shown(count) for key, count in grid.items()}
+def _partner_of(cell, counts: dict, lines: list[Line], through: dict, concealed: set):
+    """The smallest shown positive cell of the lines through `cell` (those with the fewest hidden cells first), or
+    failing that of the lines next to them, and so on: hiding it takes away one of the facts that determine `cell`."""
+    seen_lines, frontier = set(), sorted(through.get(cell, []), key=lambda i: (sum(c in concealed for c in lines[i].cells), i))
+    while frontier:
+        for index in frontier:
+            if (partner := _smallest_shown(counts, lines[index].cells, concealed)) is not None:
+                return partner
+        seen_lines.update(frontier)
+        frontier = sorted({i for index in frontier for c in lines[index].cells for i in through[c]} - seen_lines)
+    return None  # nothing shown is left to hide: then nothing hidden is determined either (all the lines are zero)
+
+
+_PRIME = (1 << 61) - 1  # arithmetic modulo a large prime: exact ranks of these 0/±1 systems but for odds of about 2**-61
+
+
+def determined(lines: list[Line], unknown: set) -> set:
+    """The cells of `unknown` that the known cells and the `lines` determine: x is determined exactly when no change
+    of the unknown cells that keeps every line true changes x. Found with one generic such change (a random vector
+    of the null space of the lines over the unknown cells, seeded: deterministic): x is determined where it is 0."""
+    order = {cell: index for index, cell in enumerate(sorted(unknown))}
+    pivots: dict[int, dict[int, int]] = {}
+    for line in lines:
+        row: dict[int, int] = {}
+        for cell, sign in [*((member, 1) for member in line.members), (line.total, -1)]:
+            if cell in order:
+                row[order[cell]] = (row.get(order[cell], 0) + sign) % _PRIME
+        row = {column: value for column, value in row.items() if value}
+        while row:  # reduce against the pivots so far: rows in echelon form, each pivot its row's first column
+            first = min(row)
+            if (pivot := pivots.get(first)) is None:
+                inverse = pow(row[first], _PRIME - 2, _PRIME)
+                pivots[first] = {column: value * inverse % _PRIME for column, value in row.items()}
+                break
+            factor = row[first]
+            for column, value in pivot.items():
+                if updated := (row.get(column, 0) - factor * value) % _PRIME:
+                    row[column] = updated
+                else:
+                    row.pop(column, None)
+    chance = random.Random(1405)
+    change = {column: chance.randrange(1, _PRIME) for column in range(len(order)) if column not in pivots}
+    for first in sorted(pivots, reverse=True):
+        change[first] = -sum(value * change[column] for column, value in pivots[first].items() if column != first) % _PRIME
+    return {cell for cell, column in order.items() if change[column] == 0}
+
+
+# --- one scope's answer, cut from the year tables -------------------------------------------------------------------
+
+def view(tables: dict[int, YearTable], scope: str, months: list[str], columns: list[str]) -> dict[Key, Shown]:
+    """(month or TOTAL, column) → as published, for `scope` over `months` (whole months of the years of `tables`).
+    Each month is its year table's. The total adds up, for each year, the months of it in the period: the year
+    table's own total for a whole year; otherwise what the year table's shown numbers give exactly (every such month
+    shown, or the year's total and every other month of the year shown), so it says nothing new; hidden if not."""
+    cells = {(month, column): tables[int(month[:4])].shown(scope, month, column) for month in months for column in columns}
+    for column in columns:
+        parts = [_part_of_year(tables[year], scope, [m for m in months if int(m[:4]) == year], column)
+                 for year in sorted({int(month[:4]) for month in months})]
+        cells[TOTAL, column] = Shown(None, True) if None in parts else Shown(sum(parts))
+    return cells
+
+
+def _part_of_year(table: YearTable, scope: str, months: list[str], column: str) -> int | None:
+    """The sum of `months` of one year in `column`, if the year table's shown numbers give it exactly."""
+    year = months_of_year(int(months[0][:4]))
+    shown = {month: table.shown(scope, month, column) for month in year}
+    if months == year:
+        return table.shown(scope, TOTAL, column).value
+    if not any(shown[month].suppressed for month in months):
+        return sum(shown[month].value for month in months)
+    whole = table.shown(scope, TOTAL, column)
+    if not whole.suppressed and not any(shown[month].suppressed for month in year if month not in months):
+        return whole.value - sum(shown[month].value for month in year if month not in months)
+    return None
 
 
 def derived(base: Shown, value: float | None) -> Shown:
@@ -79,16 +239,6 @@ def derived(base: Shown, value: float | None) -> Shown:
     return Shown(value if base.value else None)
 
 
-def cases_by_kind(facts: Iterable[CaseFact], months: list[str], kinds: list[str], threshold: int) -> dict[Key, Shown]:
-    """Cases registered per (month, kind), with totals, as published."""
-    counts: dict[Key, int] = {}
-    for fact in facts:
-        key = (jalali_month(fact.registered_at), fact.kind)
-        counts[key] = counts.get(key, 0) + 1
-    grid = with_totals(counts, months, kinds)
-    return published(grid, hidden(grid, months, kinds, threshold))
-
-
 @dataclass(frozen=True)
 class AnswerFigures:
     answered: Shown
@@ -96,16 +246,16 @@ class AnswerFigures:
     median_working_days: Shown
 
 
-def answers(facts: Iterable[CaseFact], months: list[str], calendars: Calendars, threshold: int) -> dict[str, AnswerFigures]:
-    """Per month of the final answer (and in total): how many were answered, the share answered by their deadline,
-    and the median answer time in working days on the calendar of the unit that answered."""
+def answers(facts: Iterable[CaseFact], bases: dict[str, Shown], months: list[str], calendars: Calendars,
+            threshold: int) -> dict[str, AnswerFigures]:
+    """Per month of the final answer (and in total): how many were answered (`bases`, as published), the share
+    answered by their deadline, and the median answer time in working days on the calendar of the unit that answered."""
     by_month: dict[str, list[CaseFact]] = {month: [] for month in months}
     for fact in facts:
         by_month.setdefault(jalali_month(fact.answered_at), []).append(fact)
     by_month = {month: by_month[month] for month in months}
-    shown = _series({month: len(members) for month, members in by_month.items()}, months, threshold)
     groups = {**by_month, TOTAL: [fact for members in by_month.values() for fact in members]}
-    return {month: _answer_figures(members, shown[month], calendars, threshold) for month, members in groups.items()}
+    return {month: _answer_figures(members, bases[month], calendars, threshold) for month, members in groups.items()}
 
 
 def _answer_figures(facts: list[CaseFact], base: Shown, calendars: Calendars, threshold: int) -> AnswerFigures:
@@ -125,17 +275,32 @@ class SatisfactionFigures:
     mean_score: Shown
 
 
-def satisfaction(sums: dict[str, tuple[int, int]], months: list[str], threshold: int) -> dict[str, SatisfactionFigures]:
-    """Per month (and in total): how many ratings, and their mean score, from (ratings, sum of scores) per month."""
-    sums = {month: sums.get(month, (0, 0)) for month in months}
-    sums[TOTAL] = (sum(n for n, _ in sums.values()), sum(s for _, s in sums.values()))
-    shown = _series({month: n for month, (n, _) in sums.items() if month != TOTAL}, months, threshold)
-    return {month: SatisfactionFigures(shown[month], derived(shown[month], round(total / n, 2) if n else None))
-            for month, (n, total) in sums.items()}
+def satisfaction(score_sums: dict[str, int], bases: dict[str, Shown], counts: dict[str, int],
+                 months: list[str]) -> dict[str, SatisfactionFigures]:
+    """Per month (and in total): how many ratings (`bases`, as published) and their mean score, from the number
+    of ratings and the sum of their scores per month."""
+    score_sums = {month: score_sums.get(month, 0) for month in months}
+    counts = {month: counts.get(month, 0) for month in months}
+    score_sums[TOTAL], counts[TOTAL] = sum(score_sums.values()), sum(counts.values())
+    means = {month: round(score_sums[month] / n, 2) if (n := counts[month]) else None for month in [*months, TOTAL]}
+    return {month: SatisfactionFigures(bases[month], derived(bases[month], means[month])) for month in [*months, TOTAL]}
 
 
-def _series(counts: dict[str, int], months: list[str], threshold: int) -> dict[str, Shown]:
-    """A count per month and its total, as published: a table of one column."""
-    grid = with_totals({(month, "n"): count for month, count in counts.items()}, months, ["n"])
-    cells = published(grid, hidden(grid, months, ["n"], threshold))
-    return {month: cells[month, "n"] for month in [*months, TOTAL]}
+# --- a single table, on its own -------------------------------------------------------------------------------------
+
+def with_totals(counts: dict[Key, int], rows: list[str], columns: list[str]) -> dict[Key, int]:
+    """The table of `counts` (row, column) with a total per row and per column and the grand total."""
+    grid = {(row, column): counts.get((row, column), 0) for row in rows for column in columns}
+    for row in rows:
+        grid[row, TOTAL] = sum(grid[row, column] for column in columns)
+    for column in [*columns, TOTAL]:
+        grid[TOTAL, column] = sum(grid[row, column] for row in rows)
+    return grid
+
+
+def hidden(grid: dict[Key, int], rows: list[str], columns: list[str], threshold: int) -> set[Key]:
+    """The cells of one table with totals (`with_totals`) to publish as "fewer than `threshold`", on its own."""
+    every_row, every_column = [*rows, TOTAL], [*columns, TOTAL]
+    lines = [Line((row, TOTAL), tuple((row, column) for column in columns)) for row in every_row]
+    lines += [Line((TOTAL, column), tuple((row, column) for row in rows)) for column in every_column]
+    return conceal(grid, lines, threshold)

@@ -1,15 +1,20 @@
 """`GET /api/v1/open-data`: an agency's cases, nationwide or in one province, for anyone and without a token:
 cases by kind and Jalali month, answers on time, answer time, satisfaction. Aggregates only, small counts hidden
 (`hub_reporting.open_data`); confidential cases and cases about a named employee are never counted, since even
-their number could point at the person. Limited per address like intake's public endpoints."""
+their number could point at the person. Limited per address like intake's public endpoints.
 
-from datetime import datetime, timedelta
+No hidden count can be worked out from any combination of answers: each answer is a cut of one table per agency
+and Jalali year, suppressed for the whole country and every province together (`open_data.year_table`); a period
+other than a whole year shows that table's months, and its total only where every month it adds up is shown."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 import jdatetime
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import exists, func, select
+from sqlalchemy import case, exists, func, select
 from sqlmodel import col
 
 from hub_reporting import open_data
@@ -27,6 +32,7 @@ from hub_shared.reference import org_seed
 from hub_shared.service import Runtime
 
 KINDS = [kind.value for kind in CaseKind]
+COUNT = "n"  # the one column of the answers' and the ratings' tables
 COUNTING = {
     "cases": "cases registered in the month (Tehran time) for the agency, in the province when one is given, by kind",
     "excluded": "confidential cases and cases about a named employee are never counted",
@@ -34,8 +40,11 @@ COUNTING = {
     "answer_time": "median_working_days: working days after the day of registration up to the day of the final answer, "
                    "on the working calendar of the unit that answered (its week, holidays and closures)",
     "satisfaction": "visit ratings of the agency's units (in the province) given in the month: how many, mean score 1-5",
-    "suppression": "a count from 1 to threshold-1 is hidden (suppressed: true), and so is the smallest other count of a "
-                   "row or column that would reveal it through its total; shares, medians and means only beside a shown base",
+    "suppression": "a count from 1 to threshold-1 is hidden (suppressed: true), and so are the counts it could be worked out "
+                   "from by any combination of answers: hidden once per agency and Jalali year, for the whole country and "
+                   "every province together (a row or column total, the whole country against its provinces, or a chain of "
+                   "them); a period other than a whole year shows the year's months, and its total only where every month "
+                   "it adds up is shown; shares, medians and means only beside a shown base",
 }
 RESPONSES = {
     422: {"description": "Unknown agency or province, or a period that is not a Jalali year, half, quarter or month"},
@@ -45,11 +54,14 @@ RESPONSES = {
 
 class Figure(BaseModel):
     value: int | float | None = Field(description="None when suppressed, or when there is nothing to compute it from")
-    suppressed: bool = Field(False, description="hidden because it counts fewer than `threshold`, or would reveal such a count")
+    suppressed: bool = Field(False, description=(
+        "hidden because it counts fewer than `threshold`, or because with other answers it would reveal such a count"))
 
 
 class MonthFigures(BaseModel):
-    month: str = Field(description="Jalali month, 1405-09; `total` for the whole period")
+    month: str = Field(description=(
+        "Jalali month, 1405-09; `total` for the whole period (for a whole year the year's own total; for any other "
+        "period the sum of its months where each is shown, suppressed otherwise)"))
     cases: dict[str, Figure] = Field(description="cases registered, by kind")
     cases_total: Figure
     answered: Figure
@@ -80,30 +92,52 @@ def router(runtime: Runtime, settings: ReportingSettings, calendars: Calendars) 
         request: Request,
         agency: Annotated[str, Query(max_length=64, description="agency code, as routing's /api/v1/org/places lists them: labour")],
         province: Annotated[str | None, Query(max_length=64, description="province code: tehran; none for the whole country")] = None,
-        period: Annotated[str | None, Query(max_length=16, description="1405, 1405-H2, 1405-Q3 or 1405-09; default the last 12 months")] = None,
+        period: Annotated[str | None, Query(max_length=16, description=(
+            "1405 (a Jalali year), 1405-H2, 1405-Q3 or 1405-09 (months of that year's table); default the current month "
+            "and the eleven before it. Only the total of a whole year is a number of its own; any other period's total "
+            "is shown only where each of its months is"))] = None,
     ) -> OpenData:
+        """An agency's cases nationwide or in one province, by kind and Jalali month, with answers on time, answer
+        time and satisfaction. Every answer is cut from one table per agency and Jalali year, suppressed for the whole
+        country and all its provinces together, so that no hidden count can be worked out from any combination of
+        answers: national against provinces, a year against its halves, quarters and months, one window against another."""
         enforce(per_address, address(request))
         chosen = _period(period)
+        months = months_of(chosen)
+        threshold = settings.open_data_threshold
+        scope = province or open_data.COUNTRY
         async with runtime.sessions() as session:
             await _check_scope(session, agency, province)
-            registered, answered = await _facts(session, agency, province, chosen)
-            ratings = await _ratings(session, agency, province, chosen)
-        months = months_of(chosen)
-        return _figures(agency, province, chosen, months, settings.open_data_threshold,
-                        open_data.cases_by_kind(registered, months, KINDS, settings.open_data_threshold),
-                        open_data.answers(answered, months, calendars, settings.open_data_threshold),
-                        open_data.satisfaction(ratings, months, settings.open_data_threshold))
+            years = {year: await _year(session, agency, year, threshold) for year in sorted({int(month[:4]) for month in months})}
+            answered = await _answered(session, agency, province, chosen)
+        cases = open_data.view({year: tables.cases for year, tables in years.items()}, scope, months, [*KINDS, TOTAL])
+        bases = open_data.view({year: tables.answered for year, tables in years.items()}, scope, months, [COUNT])
+        ratings = open_data.view({year: tables.ratings for year, tables in years.items()}, scope, months, [COUNT])
+        sums = {month: years[int(month[:4])].score_sums.get((scope, month), 0) for month in months}
+        counts = {month: years[int(month[:4])].ratings.counts[scope, month, COUNT] for month in months}
+        return _figures(agency, province, chosen, months, threshold, cases,
+                        open_data.answers(answered, {m: bases[m, COUNT] for m in [*months, TOTAL]}, months, calendars, threshold),
+                        open_data.satisfaction(sums, {m: ratings[m, COUNT] for m in [*months, TOTAL]}, counts, months))
 
     return api
 
 
 def _period(text: str | None) -> Period:
     if text is None:
-        return last_twelve_months(jdatetime.date.fromgregorian(date=datetime.now(TEHRAN).date()))
+        return last_twelve_months(jdatetime.date.fromgregorian(date=today()))
     try:
-        return parse_period(text, None, None)
+        period = parse_period(text, None, None)
     except BadPeriod as error:
         raise Unprocessable.of(error) from None
+    if not 1000 <= period.first.year <= 9998:  # every answer is cut from whole years' tables, which need a year after it
+        raise Unprocessable("unknown_period", "سال دوره باید سالی شمسی از ۱۰۰۰ تا ۹۹۹۸ باشد.",
+                            f"Unknown period {text!r}: the year must be a Jalali year from 1000 to 9998.")
+    return period
+
+
+def today() -> date:
+    """Today on Tehran's clock."""
+    return datetime.now(TEHRAN).date()
 
 
 def last_twelve_months(today: jdatetime.date) -> Period:
@@ -138,24 +172,59 @@ def _countable(agency: str, province: str | None) -> list:
     return conditions + ([CaseFact.province == province] if province else [])
 
 
-async def _facts(session, agency: str, province: str | None, period: Period) -> tuple[list[CaseFact], list[CaseFact]]:
-    """The countable cases registered in the period, and those answered in it."""
-    where = _countable(agency, province)
-    registered = (await session.execute(select(CaseFact).where(
-        *where, CaseFact.registered_at >= period.start, CaseFact.registered_at < period.end))).scalars().all()
-    answered = (await session.execute(select(CaseFact).where(
-        *where, CaseFact.answered_at >= period.start, CaseFact.answered_at < period.end))).scalars().all()
-    return list(registered), list(answered)
+@dataclass(frozen=True)
+class YearTables:
+    """An agency's year, for every province and the whole country at once: the three tables answers are cut from,
+    and the sums of the ratings' scores per (scope, month) for the means."""
+
+    cases: open_data.YearTable
+    answered: open_data.YearTable
+    ratings: open_data.YearTable
+    score_sums: dict[tuple[str, str], int]
 
 
-async def _ratings(session, agency: str, province: str | None, period: Period) -> dict[str, tuple[int, int]]:
-    """(ratings, sum of scores) per Jalali month, over the agency's units (in the province)."""
-    root = f"{agency}/{province}" if province else agency
-    starts = [jdatetime.date(int(m[:4]), int(m[5:]), 1).togregorian() for m in months_of(period)]
-    rows = (await session.execute(select(UnitRatingMonth.month, func.sum(UnitRatingMonth.ratings), func.sum(UnitRatingMonth.score_sum))
-                                  .where(under(UnitRatingMonth.unit_id, root), col(UnitRatingMonth.month).in_(starts))
-                                  .group_by(UnitRatingMonth.month))).all()
-    return {_label(jdatetime.date.fromgregorian(date=month)): (int(n), int(total)) for month, n, total in rows}
+async def _year(session, agency: str, year: int, threshold: int) -> YearTables:
+    """The agency's counts of the Jalali `year` per province (or none: ELSEWHERE), month and kind, suppressed jointly."""
+    provinces = sorted(org_seed().provinces)
+    months = open_data.months_of_year(year)
+    spans = [parse_period(month, None, None) for month in months]
+    whole = parse_period(str(year), None, None)
+
+    def part(province: str | None) -> str:
+        return province if province in org_seed().provinces else open_data.ELSEWHERE
+
+    async def counted(moment, *by) -> list:
+        month = case(*((moment < span.end, span.label) for span in spans)).label("month")
+        return (await session.execute(select(*by, month, func.count()).where(
+            *_countable(agency, None), moment >= whole.start, moment < whole.end).group_by(*by, month))).all()
+
+    cases: dict = {}
+    for province, kind, month, n in await counted(CaseFact.registered_at, CaseFact.province, CaseFact.kind):
+        if kind in KINDS:
+            cases[part(province), month, kind] = cases.get((part(province), month, kind), 0) + n
+    answered: dict = {}
+    for province, month, n in await counted(CaseFact.answered_at, CaseFact.province):
+        answered[part(province), month, COUNT] = answered.get((part(province), month, COUNT), 0) + n
+    ratings: dict = {}
+    score_sums: dict = {}
+    starts = {span.first_day: span.label for span in spans}
+    rows = (await session.execute(select(UnitRatingMonth.unit_id, UnitRatingMonth.month, UnitRatingMonth.ratings, UnitRatingMonth.score_sum)
+                                  .where(under(UnitRatingMonth.unit_id, agency), col(UnitRatingMonth.month).in_(list(starts))))).all()
+    for unit_id, start, n, total in rows:
+        where, month = part((unit_id.split("/") + [None])[1]), starts[start]
+        ratings[where, month, COUNT] = ratings.get((where, month, COUNT), 0) + int(n)
+        for scope in (where, open_data.COUNTRY):
+            score_sums[scope, month] = score_sums.get((scope, month), 0) + int(total)
+    return YearTables(cases=open_data.year_table(cases, provinces, months, KINDS, threshold),
+                      answered=open_data.year_table(answered, provinces, months, [COUNT], threshold, row_totals=False),
+                      ratings=open_data.year_table(ratings, provinces, months, [COUNT], threshold, row_totals=False),
+                      score_sums=score_sums)
+
+
+async def _answered(session, agency: str, province: str | None, period: Period) -> list[CaseFact]:
+    """The countable cases (in the province) answered in the period, for the shares and medians."""
+    return list((await session.execute(select(CaseFact).where(
+        *_countable(agency, province), CaseFact.answered_at >= period.start, CaseFact.answered_at < period.end))).scalars().all())
 
 
 def _label(day: jdatetime.date) -> str:

@@ -1,9 +1,12 @@
 """The open-data page's tables, built once from reporting's answer and used twice: shown beside its chart, and
 written as the CSV download, so the two can never disagree. A hidden count stays hidden in both, in words
-("کمتر از ۵", "fewer than 5"), never as a number."""
+("کمتر از ۵", "fewer than 5"), never as a number. The total of a period of several months other than a whole
+Jalali year is hidden wherever its months do not give it (reporting shows it only where they do): it may be any
+size, so it is written "پنهان" ("hidden")."""
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 
 from hub_web.i18n import KINDS, pick
@@ -19,10 +22,13 @@ class Number:
     value: int | float | None
     suppressed: bool
     unit: str = "count"
+    any_size: bool = False  # hidden as a period's total, not as a small count
 
 
 def written(number: Number, lang: str, threshold: int, persian: bool = True) -> str:
     """The figure as a person reads it; `persian=False` keeps Latin digits (the CSV, read by spreadsheets)."""
+    if number.suppressed and number.any_size:
+        return "پنهان" if lang == "fa" else "hidden"
     if number.suppressed:
         return f"کمتر از {persian_digits(threshold) if persian else threshold}" if lang == "fa" else f"fewer than {threshold}"
     if number.value is None:
@@ -68,9 +74,15 @@ def tables(data: dict, lang: str) -> list[Table]:
     ]
     for month in [*data["months"], data["total"]]:
         label = t("کل دوره", "Whole period") if month is data["total"] else month_name(month["month"], lang)
-        for section, numbers in zip(sections, _numbers(month, kinds)):
+        for section, numbers in zip(sections, _numbers(month, kinds, any_size=month is data["total"] and partial_period(data))):
             section.rows.append((label, numbers))
     return sections
+
+
+def partial_period(data: dict) -> bool:
+    """Several months but not a whole Jalali year (a half, a quarter, the last twelve months): reporting gives
+    its total only where the months (with the year's total) give it."""
+    return len(data["months"]) > 1 and not re.fullmatch(r"\d{4}", data["period"]["label"])
 
 
 def _counted(data: dict, kind: str) -> bool:
@@ -79,9 +91,9 @@ def _counted(data: dict, kind: str) -> bool:
     return bool(figure["suppressed"] or figure["value"])
 
 
-def _numbers(month: dict, kinds: list[str]) -> list[list[Number]]:
-    figure = lambda name, unit="count": Number(month[name]["value"], month[name]["suppressed"], unit)  # noqa: E731
-    cases = [Number(month["cases"][kind]["value"], month["cases"][kind]["suppressed"]) for kind in kinds]
+def _numbers(month: dict, kinds: list[str], any_size: bool) -> list[list[Number]]:
+    figure = lambda name, unit="count": Number(month[name]["value"], month[name]["suppressed"], unit, any_size)  # noqa: E731
+    cases = [Number(month["cases"][kind]["value"], month["cases"][kind]["suppressed"], "count", any_size) for kind in kinds]
     return [cases + [figure("cases_total")], [figure("answered"), figure("on_time_share", "share")],
             [figure("answered"), figure("median_working_days", "days")], [figure("ratings"), figure("mean_score", "score")]]
 

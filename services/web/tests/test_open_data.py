@@ -82,7 +82,7 @@ async def test_the_page_shows_each_table_beside_its_chart_with_jalali_months_and
     assert page.status_code == 200 and asked == [{"agency": "labour", "province": "tehran"}]
     html = page.text
     assert cells(html, "cases") == [["ماه", "شکایت", "درخواست", "همه"], ["آبان ۱۴۰۵", "۱۲", "۰", "۱۲"],
-                                    ["آذر ۱۴۰۵", "۷", "کمتر از ۵", "کمتر از ۵"], ["کل دوره", "۱۹", "کمتر از ۵", "کمتر از ۵"]]
+                                    ["آذر ۱۴۰۵", "۷", "کمتر از ۵", "کمتر از ۵"], ["کل دوره", "۱۹", "پنهان", "پنهان"]]
     assert cells(html, "on-time")[1:] == [["آبان ۱۴۰۵", "۱۰", "۸۷٫۵٪"], ["آذر ۱۴۰۵", "کمتر از ۵", "کمتر از ۵"],
                                           ["کل دوره", "۱۳", "۸۴٫۶٪"]]
     assert cells(html, "satisfaction")[2] == ["آذر ۱۴۰۵", "۰", "—"]
@@ -103,7 +103,7 @@ async def test_the_csv_holds_exactly_the_tables_numbers_with_a_byte_order_mark(a
     assert 'filename="open-data-labour-tehran-1405-08_1405-09.csv"' in answer.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
     assert rows[:5] == [["پرونده‌ها به تفکیک نوع و ماه ثبت"], ["ماه", "شکایت", "درخواست", "همه"], ["آبان ۱۴۰۵", "12", "0", "12"],
-                        ["آذر ۱۴۰۵", "7", "کمتر از 5", "کمتر از 5"], ["کل دوره", "19", "کمتر از 5", "کمتر از 5"]]
+                        ["آذر ۱۴۰۵", "7", "کمتر از 5", "کمتر از 5"], ["کل دوره", "19", "پنهان", "پنهان"]]
     assert ["کل دوره", "13", "84.6%"] in rows
 
 
@@ -127,3 +127,40 @@ async def test_the_index_lists_every_agency_nationwide_and_in_each_province(aske
     for link in ("/open-data/labour", "/open-data/labour/tehran", "/open-data/labour/fars"):
         assert f'href="{link}"' in html
     assert 'href="/open-data" aria-current="page"' in html
+
+
+async def test_a_total_over_several_months_short_of_a_year_is_hidden_as_any_size_and_the_whole_years_are_linked(asked) -> None:
+    html = (await get("/open-data/labour/tehran")).text  # Aban and Azar 1405: reporting hides the total it cannot give
+    assert cells(html, "cases")[-1] == ["کل دوره", "۱۹", "پنهان", "پنهان"] and 'id="partial-total"' in html
+    assert 'href="/open-data/labour/tehran?period=1405">۱۴۰۵</a>' in html
+    english = (await get("/open-data/labour/tehran", lang="en")).text
+    assert cells(english, "cases")[-1] == ["Whole period", "19", "hidden", "hidden"]
+    assert 'href="/open-data/labour/tehran?period=1405">1405</a>' in english
+
+
+async def test_a_whole_year_or_a_single_month_writes_its_hidden_total_as_a_small_count(monkeypatch) -> None:
+    def answer(label: str, months: list[dict]) -> dict:
+        return REPORT | {"period": REPORT["period"] | {"label": label}, "months": months}
+
+    for report in (answer("1405", REPORT["months"]), answer("1405-09", REPORT["months"][1:])):
+        async def open_data(self, query, citizen_address, report=report):
+            return Answer(200, report)
+
+        async def places(self):
+            return PLACES
+
+        monkeypatch.setattr(Upstream, "open_data", open_data)
+        monkeypatch.setattr(Upstream, "places", places)
+        html = (await get("/open-data/labour/tehran")).text
+        assert cells(html, "cases")[-1] == ["کل دوره", "۱۹", "کمتر از ۵", "کمتر از ۵"] and 'id="partial-total"' not in html
+
+
+async def test_each_table_scrolls_sideways_in_its_own_focusable_named_frame(asked) -> None:
+    html = (await get("/open-data/labour/tehran")).text
+    frames = re.findall(r'<div class="table-wrap"([^>]*)>\s*<table class="figures" id="table-([\w-]+)">\s*<caption id="([\w-]+)"', html)
+    assert [key for _, key, _ in frames] == ["cases", "on-time", "answer-time", "satisfaction"]
+    for attributes, key, caption in frames:
+        assert 'role="region"' in attributes and 'tabindex="0"' in attributes and f'aria-labelledby="{caption}"' in attributes
+    assert " style=" not in html  # the Content-Security-Policy allows no inline style
+    css = (await get("/static/css/portal.css")).text
+    assert ".table-wrap { overflow-x: auto;" in css and "grid-template-columns: minmax(0, 1fr); gap" in css

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from hub_shared.ratelimit import client_ip
 from hub_web.charts import bar_chart
-from hub_web.open_data import as_csv, tables, written
+from hub_web.open_data import as_csv, partial_period, tables, written
 from hub_web.i18n import language
 from hub_web.places import find, localised
 from hub_web.persian import MONTHS_EN, MONTHS_FA, digits_for
@@ -53,7 +53,8 @@ def router(portal: Portal) -> APIRouter:
                              show=lambda number: written(number, lang, data["threshold"]),
                              agency_place=find(places["agencies"], agency), province_place=find(places["provinces"], province),
                              provinces=places["provinces"], agency=agency, province=province,
-                             period_text=_period_text(data["period"], lang),
+                             period_text=_period_text(data["period"], lang), partial=partial_period(data), base=base,
+                             years=sorted({month["month"][:4] for month in data["months"]}),
                              csv_link=base + "/download.csv" + (f"?period={period}" if period else ""))
 
     async def download(request: Request, agency: str, province: str | None, period: str | None):
