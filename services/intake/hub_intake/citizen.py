@@ -19,7 +19,8 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_intake.casefile import announce
-from hub_intake.models import Case, CaseHistory, Complainant, Objection, PendingRating
+from hub_intake.models import Case, CaseHistory, Complainant, Objection
+from hub_intake.ratings import RatingWriter
 from hub_intake.settings import IntakeSettings
 from hub_shared.events import Aspects, CaseArchived, CaseHandlingRated, CaseReopened
 from hub_shared.events.describe import OUTCOME_FA, STATUS_FA
@@ -187,6 +188,7 @@ def router(runtime: Runtime, settings: IntakeSettings, proof: CitizenProof) -> A
     ratings = RateLimiter.allowing(settings.ratings_per_address_per_hour, minutes=60)
     address_salt = secrets.token_bytes(32)  # per process: the limiter remembers no address, only a keyed hash of it
     units = {unit.id for unit in org_seed().units}
+    rating_writer = RatingWriter(runtime)
     address = citizen_address(settings.trusted_proxies)
 
     @api.post("/cases/track", response_model=TrackedCase, responses=PROOF_RESPONSES)
@@ -266,9 +268,8 @@ def router(runtime: Runtime, settings: IntakeSettings, proof: CitizenProof) -> A
                 "unknown_unit", "واحد مورد نظر در ساختار سازمانی یافت نشد.",
                 "The unit is not in the organisation tree.", field="unit_id"))
         with suppress_instrumentation():  # not even a SQL span: its start time would date the visit
-            async with runtime.sessions() as session, session.begin():
-                session.add(PendingRating(rating_id=uuid4(), unit_id=rating.unit_id, employee_id=rating.employee_id,
-                                          score=rating.score, **rating.aspects.model_dump(), rated_on=datetime.now(TEHRAN).date()))
+            await rating_writer.submit({"rating_id": uuid4(), "unit_id": rating.unit_id, "employee_id": rating.employee_id,
+                                        "score": rating.score, **rating.aspects.model_dump(), "rated_on": datetime.now(TEHRAN).date()})
         return Thanks(message_fa="نظر شما بدون نام ثبت شد. سپاسگزاریم.",
                       message_en="Your rating was recorded anonymously. Thank you.")
 

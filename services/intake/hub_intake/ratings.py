@@ -10,15 +10,41 @@ import logging
 import random
 from collections.abc import Callable, Coroutine
 
-from sqlmodel import select
+from sqlalchemy import delete, insert
+from sqlmodel import col, select
 
 from hub_intake.models import PendingRating
+from hub_shared.db import is_locked
 from hub_shared.events import Aspects, RatingSubmitted
-from hub_shared.service import Runtime
+from hub_shared.groupwrite import GroupWriter
+from hub_shared.messaging import trace_context
+from hub_shared.service import Overloaded, Runtime
 
 log = logging.getLogger(__name__)
 BATCH = 5000
 _shuffle = random.SystemRandom().shuffle
+
+
+class RatingWriter(GroupWriter[dict, None]):
+    """Visit ratings given at the same time are stored together: one insert for every rating waiting (`GroupWriter`),
+    each answered once its transaction committed. A group that could not take SQLite's write lock within
+    HUB_HTTP_QUEUE_SECONDS is refused `Overloaded`, having stored nothing."""
+
+    def __init__(self, runtime: Runtime, max_batch: int = 500) -> None:
+        super().__init__(runtime.settings.http_queue_seconds, max_batch)
+        self._runtime = runtime
+
+    async def commit(self, ratings: list[dict]) -> list[None | BaseException]:
+        try:
+            async with self._runtime.edge_sessions() as session, session.begin():
+                await session.execute(insert(PendingRating), ratings)
+        except Exception as error:
+            if is_locked(error):
+                log.warning("group of %d ratings refused: the write lock stayed taken", len(ratings))
+                return [Overloaded() for _ in ratings]
+            log.error("group of %d ratings could not be stored: %s", len(ratings), type(error).__name__)
+            return [error for _ in ratings]
+        return [None for _ in ratings]
 
 
 async def release_ratings(runtime: Runtime) -> int:
@@ -26,12 +52,13 @@ async def release_ratings(runtime: Runtime) -> int:
     async with runtime.sessions() as session, session.begin():
         pending = list((await session.exec(select(PendingRating).limit(BATCH).with_for_update(skip_locked=True))).all())
         _shuffle(pending)
-        for rating in pending:
-            runtime.stage(session, RatingSubmitted(
-                rating_id=rating.rating_id, unit_id=rating.unit_id, employee_id=rating.employee_id, score=rating.score,
-                aspects=Aspects(respect=rating.respect, speed=rating.speed, quality=rating.quality, conduct=rating.conduct),
-                rated_on=rating.rated_on))
-            await session.delete(rating)
+        context = trace_context()
+        await runtime.stage_all(session, [(RatingSubmitted(
+            rating_id=rating.rating_id, unit_id=rating.unit_id, employee_id=rating.employee_id, score=rating.score,
+            aspects=Aspects(respect=rating.respect, speed=rating.speed, quality=rating.quality, conduct=rating.conduct),
+            rated_on=rating.rated_on), context) for rating in pending])
+        if pending:
+            await session.execute(delete(PendingRating).where(col(PendingRating.rating_id).in_([r.rating_id for r in pending])))
     if pending:
         runtime.committed()
         log.info("released %d ratings", len(pending))

@@ -1,13 +1,10 @@
 """Registering a case: one transaction stores it, its encrypted complainant and the `case registered`
 fact; or links it to the open case it repeats; or refuses it when the matter was already answered."""
 
-import asyncio
-import contextvars
 import difflib
 import logging
 import secrets
-import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +27,7 @@ from hub_shared.events import CaseLinked, CaseRegistered, Channel, SourceRef
 from hub_shared.jalali import jalali_year
 from hub_shared.messaging import trace_context
 from hub_shared.reference import org_seed
+from hub_shared.groupwrite import GroupWriter
 from hub_shared.service import Overloaded, Runtime
 from hub_shared.text import normalize_text
 from hub_shared.tracking import new_tracking_code
@@ -56,7 +54,6 @@ class Filing:
     submission: CaseSubmission
     origin: Origin = Origin()
     context: dict[str, str] = field(default_factory=trace_context)
-    filed_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
@@ -81,54 +78,22 @@ async def register(runtime: Runtime, settings: IntakeSettings, submission: CaseS
     raise RuntimeError("could not draw a unique tracking code in 3 attempts")
 
 
-class GroupCommit:
-    """Registers concurrent submissions together: each waits for the next transaction, which takes every
-    filing waiting (up to `max_batch`) and writes them with one statement per table, so a busy intake pays
-    a transaction's fixed cost once per group instead of once per case. A submission is answered only after
-    its transaction commits; if a group's transaction fails, its filings are registered one by one, so one
-    bad filing fails only itself. Waits are bounded: a filing that waited longer than HUB_HTTP_QUEUE_SECONDS
-    for its group, or whose group could not take SQLite's write lock within it, is refused `Overloaded`
-    (503 with Retry-After) having stored nothing."""
+class GroupCommit(GroupWriter[Filing, "Outcome"]):
+    """Registers concurrent submissions together (`GroupWriter`): each group's filings are written with one
+    statement per table. If a group's transaction fails, its filings are registered one by one, so one bad filing
+    fails only itself; a group that could not take SQLite's write lock within HUB_HTTP_QUEUE_SECONDS is refused
+    `Overloaded` (503 with Retry-After) having stored nothing."""
 
     def __init__(self, runtime: Runtime, settings: IntakeSettings, max_batch: int = 64) -> None:
-        self._runtime, self._settings, self._max_batch = runtime, settings, max_batch
-        self._waiting: deque[tuple[Filing, asyncio.Future]] = deque()
-        self._writer: asyncio.Task | None = None
+        super().__init__(runtime.settings.http_queue_seconds, max_batch)
+        self._runtime, self._settings = runtime, settings
 
     async def register(self, submission: CaseSubmission, origin: Origin = Origin()) -> Outcome:
         """Raises Rejection."""
         check(submission, org_seed())
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append((Filing(submission, origin), future))
-        if self._writer is None or self._writer.done():
-            # the writer's own spans and logs belong to no one request
-            self._writer = asyncio.create_task(self._write(), context=contextvars.Context())
-        return await future
+        return await self.submit(Filing(submission, origin))
 
-    async def _write(self) -> None:
-        while self._waiting:
-            taken = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
-            since = time.monotonic() - self._runtime.settings.http_queue_seconds
-            group = []
-            for filing, future in taken:
-                if future.done():  # a request given up on
-                    continue
-                if filing.filed_at < since:
-                    future.set_exception(Overloaded())
-                else:
-                    group.append((filing, future))
-            if not group:
-                continue
-            results = await self._commit([filing for filing, _ in group])
-            for (_, future), result in zip(group, results):
-                if future.done():
-                    continue
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
-
-    async def _commit(self, filings: list[Filing]) -> list[Outcome | BaseException]:
+    async def commit(self, filings: list[Filing]) -> list[Outcome | BaseException]:
         try:
             links = [trace.Link(trace.get_current_span(propagate.extract(filing.context)).get_span_context())
                      for filing in filings]

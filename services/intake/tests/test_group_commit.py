@@ -17,7 +17,7 @@ from sqlmodel import select
 from hub_intake import registration
 from hub_intake.app import create_runtime
 from hub_intake.inbound import InboundSubmissions
-from hub_intake.models import Case, CaseHistory, Complainant
+from hub_intake.models import Case, CaseHistory, Complainant, PendingRating
 from hub_intake.notify.models import Notification
 from hub_intake.settings import IntakeSettings
 from hub_shared.envelope import wrap
@@ -144,4 +144,40 @@ async def test_a_batch_of_commands_is_admitted_together_with_one_answer_each(tmp
     async with runtime.sessions() as session, session.begin():  # delivered again: nothing new
         await inbound.on_submits(session, [wrap(item, "/test") for item in batch[:4]])
     assert len(await staged(runtime)) == 4 and await count(runtime, Case) == 3
+    await runtime.engine.dispose()
+
+
+RATING = {"unit_id": "labour/tehran/rey/performance-office", "score": 4, "aspects": {"respect": 5}}
+
+
+async def test_concurrent_visit_ratings_share_transactions_and_are_all_kept(tmp_path, monkeypatch) -> None:
+    for name, value in {"HUB_INTAKE_RATINGS_PER_ADDRESS_PER_HOUR": "10000", "HUB_HTTP_MAX_IN_FLIGHT": "64",
+                        "HUB_HTTP_QUEUE_SECONDS": "5"}.items():
+        monkeypatch.setenv(name, value)
+    runtime = sqlite_runtime(create_runtime, "intake", tmp_path)
+    seen = [0]
+    event.listen(runtime.edge_engine.sync_engine, "commit", lambda _conn: seen.__setitem__(0, seen[0] + 1))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.app()), base_url="http://intake") as client:
+        answers = await asyncio.gather(*(client.post("/api/v1/feedback", json={**RATING, "score": 1 + n % 5}) for n in range(40)))
+    assert [answer.status_code for answer in answers] == [202] * 40
+    assert 0 < seen[0] < 20, f"{seen[0]} transactions for 40 ratings"
+    async with runtime.sessions() as session:
+        scores = sorted((await session.exec(select(PendingRating.score))).all())
+    assert scores == sorted(1 + n % 5 for n in range(40))
+    await runtime.engine.dispose()
+
+
+async def test_a_visit_rating_waits_for_the_write_lock_no_longer_than_the_queue_budget(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HUB_HTTP_QUEUE_SECONDS", "0.3")
+    runtime = sqlite_runtime(create_runtime, "intake", tmp_path)
+    holder = sqlite3.connect(runtime.settings.effective_database_url.split("///", 1)[1], isolation_level=None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.app()), base_url="http://intake") as client:
+        holder.execute("BEGIN IMMEDIATE")
+        refused = await client.post("/api/v1/feedback", json=RATING)
+        holder.execute("ROLLBACK")
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "2", refused.text
+        assert await count(runtime, PendingRating) == 0
+        assert (await client.post("/api/v1/feedback", json=RATING)).status_code == 202
+        assert await count(runtime, PendingRating) == 1
+    holder.close()
     await runtime.engine.dispose()
