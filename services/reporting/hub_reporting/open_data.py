@@ -12,7 +12,7 @@ what the year's table shows anyway. Disclosure control, over that joint table:
    number is hidden too, until no such line is left;
 3. then an exact check: a hidden number that any combination of the shown numbers still determines (a chain
    of lines, not just one) gets a partner hidden beside it, and 2. and 3. repeat until none is left.
-An answer for another period (a half, a quarter, a month, the last twelve months) shows the months of the year
+An answer for another period (a half, a quarter, a month, the last twelve finished months) shows the months of the year
 tables as they are; its total is shown only where the year tables' shown numbers give it exactly (every month of
 it shown, or the year's total and every other month of the year), so it says nothing new, and is hidden otherwise. A figure computed from a
 base (a share, a median, a mean) is shown only when its base is shown."""

@@ -24,11 +24,25 @@ from hub_shared.testing import deliver, sqlite_runtime
 AZAR_1405 = datetime(2026, 11, 25, 8, tzinfo=UTC)  # Wednesday 4 Azar 1405
 ABAN_1405 = datetime(2026, 10, 26, 8, tzinfo=UTC)  # Sunday 4 Aban 1405
 NEXT_MONDAY = timedelta(days=5)  # Saturday, Sunday and Monday are working days: an answer on Monday took 3
+FARVARDIN_10_1406 = date(2027, 3, 30)  # the day the answers are asked: every month of 1405 has ended
+DEY_11_1405 = date(2027, 1, 1)
+AZAR_20_1405 = date(2026, 12, 11)  # a day of Azar 1405, while it is still running
 counter = iter(range(1, 10_000))
 
 
+@pytest.fixture(autouse=True)
+def asked_on(monkeypatch):
+    """Answers are asked on 10 Farvardin 1406 (Tehran), once the year 1405 has ended: only finished months are
+    published. Returns a function that moves the clock to another day."""
+    def to(day: date) -> None:
+        monkeypatch.setattr(open_data_api, "today", lambda: day)
+
+    to(FARVARDIN_10_1406)
+    return to
+
+
 def case(kind: str = "complaint", province: str = "tehran", late: bool = False, answered: bool = True, filed: datetime = AZAR_1405,
-         **registered) -> list:
+         answer_after: timedelta = NEXT_MONDAY, **registered) -> list:
     """The facts of one case filed for labour in `province` (in Azar), referred and (unless not `answered`) answered."""
     n, case_id = next(counter), uuid.uuid4()
     code, at, unit = f"{n:011d}", filed + timedelta(minutes=n), f"labour/{province}/performance-office"
@@ -39,7 +53,7 @@ def case(kind: str = "complaint", province: str = "tehran", late: bool = False, 
                         decision=RoutingDecision(rule="r", explanation="e"))]
     if answered:
         facts.append(CaseAnswered(case_id=case_id, tracking_code=code, unit_id=unit, outcome="upheld", answer_fa="پاسخ",
-                                  legal_grounds="ماده ۱", answered_at=at + NEXT_MONDAY))
+                                  legal_grounds="ماده ۱", answered_at=at + answer_after))
     return [wrap(fact, "/hub/test") for fact in facts]
 
 
@@ -104,7 +118,7 @@ async def test_satisfaction_counts_and_means_with_a_small_group_hidden(azar) -> 
 
 async def test_no_personal_field_or_identifier_appears(azar) -> None:
     body = (await open_data(azar, agency="labour", province="tehran", period="1405")).json()
-    assert len(body.pop("counting")) == 6 and len(body["months"]) == 12  # the counting rules, in words
+    assert len(body.pop("counting")) == 7 and len(body["months"]) == 12  # the counting rules, in words
     text = json.dumps(body)
     for leak in ("tracking_code", "case_id", "unit", "employee", "e-42", "00000000001", "performance-office", "national_id", "1405-0000"):
         assert leak not in text, leak
@@ -141,11 +155,77 @@ def test_a_count_that_a_total_would_reveal_is_hidden_with_the_smallest_other_cou
         assert sum(key in concealed for key in line) != 1, line
 
 
-def test_the_default_window_is_the_current_jalali_month_and_the_eleven_before() -> None:
+def test_the_default_window_is_the_last_twelve_finished_jalali_months() -> None:
     window = last_twelve_months(jdatetime.date(1405, 9, 17))
-    assert months_of(window) == [f"1404-{m:02d}" for m in range(10, 13)] + [f"1405-{m:02d}" for m in range(1, 10)]
-    assert window.last == jdatetime.date(1405, 9, 30)
-    assert months_of(last_twelve_months(jdatetime.date(1405, 12, 1))) == [f"1405-{m:02d}" for m in range(1, 13)]
+    assert months_of(window) == [f"1404-{m:02d}" for m in range(9, 13)] + [f"1405-{m:02d}" for m in range(1, 9)]
+    assert window.last == jdatetime.date(1405, 8, 30)  # Aban has ended; Azar, still running, is left out
+    assert months_of(last_twelve_months(jdatetime.date(1405, 12, 29))) == [f"1404-{m:02d}" for m in range(12, 13)] + [
+        f"1405-{m:02d}" for m in range(1, 12)]
+    assert months_of(last_twelve_months(jdatetime.date(1406, 1, 1))) == [f"1405-{m:02d}" for m in range(1, 13)]
+
+
+# --- only finished months are published ------------------------------------------------------------------------------
+
+@pytest.fixture
+async def running(tmp_path, monkeypatch, asked_on):
+    """Labour in Tehran, asked on 20 Azar 1405: 6 complaints filed in Aban and answered in Azar, 7 filed and answered
+    in Azar; 5 visits rated in Aban and 6 in Azar. Only Aban has ended."""
+    monkeypatch.setenv("HUB_PUBLIC_REQUESTS_PER_MINUTE", "100000")
+    asked_on(AZAR_20_1405)
+    runtime = sqlite_runtime(create_runtime, "reporting", tmp_path)
+    facts = [f for _ in range(6) for f in case(filed=ABAN_1405, answer_after=timedelta(days=30))]
+    facts += [f for _ in range(7) for f in case()]
+    ratings = [rating(4, "labour/tehran/rey/performance-office", date(2026, 10, 26)) for _ in range(5)]
+    ratings += [rating(2, "labour/tehran/rey/performance-office") for _ in range(6)]
+    await deliver(runtime, *facts, *(wrap(r, "/hub/intake") for r in ratings))
+    return runtime
+
+
+ASKED = [{"period": "1405"}, {"period": "1405-H2"}, {"period": "1405-Q3"}, {"period": "1405-08"}, {}]
+
+
+async def test_what_happened_in_the_month_still_running_is_counted_nowhere(running) -> None:
+    for where in ({"province": "tehran"}, {}):
+        for params in ASKED:
+            body = (await open_data(running, agency="labour", **where, **params)).json()
+            assert body["complete_through"] == "1405-08" and body["months"][-1]["month"] == "1405-08", params
+            for row in (body["months"][-1], body["total"]):  # Aban, and the whole period
+                figures = {"complaint": value(row["cases"]["complaint"]), "cases": value(row["cases_total"]),
+                           "answered": value(row["answered"]), "ratings": value(row["ratings"]), "mean": value(row["mean_score"])}
+                assert figures == {"complaint": 6, "cases": 6, "answered": 0, "ratings": 5, "mean": 4.0}, (params, where, row)
+    year = (await open_data(running, agency="labour", province="tehran", period="1405")).json()
+    assert [m["month"] for m in year["months"]] == [f"1405-{m:02d}" for m in range(1, 9)]  # not Azar, nor later months
+
+
+async def test_answers_asked_a_day_apart_in_the_month_still_running_are_identical(running, asked_on) -> None:
+    async def every_answer() -> list[dict]:
+        return [(await open_data(running, agency="labour", **where, **params)).json()
+                for where in ({"province": "tehran"}, {}) for params in ASKED]
+
+    on_the_20th = await every_answer()
+    filed_that_day = datetime(2026, 12, 11, 12, tzinfo=UTC)  # 20 Azar: 3 complaints, one answered at once, and 2 ratings
+    facts = [*case(filed=filed_that_day, answer_after=timedelta(hours=1)), *case(filed=filed_that_day, answered=False),
+             *case(filed=filed_that_day, answered=False)]
+    ratings = [rating(5, "labour/tehran/rey/performance-office", date(2026, 12, 11)) for _ in range(2)]
+    await deliver(running, *facts, *(wrap(r, "/hub/intake") for r in ratings))
+    asked_on(date(2026, 12, 12))
+    assert await every_answer() == on_the_20th
+
+
+async def test_the_default_window_ends_with_the_last_finished_month(running) -> None:
+    window = (await open_data(running, agency="labour", province="tehran")).json()
+    assert [m["month"] for m in window["months"]] == [f"1404-{m:02d}" for m in range(9, 13)] + [f"1405-{m:02d}" for m in range(1, 9)]
+    assert window["complete_through"] == "1405-08" and window["period"]["to_jalali"] == "1405-08-30"
+    assert value(window["total"]["cases_total"]) == 6
+
+
+async def test_a_period_with_no_finished_month_yet_is_refused_naming_the_last_finished_one(running) -> None:
+    for period in ("1405-09", "1405-10", "1405-Q4", "1406"):
+        answer = await open_data(running, agency="labour", province="tehran", period=period)
+        assert answer.status_code == 422, (period, answer.text)
+        error = answer.json()["error"]
+        assert error["code"] == "unfinished_period" and error["complete_through"] == "1405-08"
+        assert "آبان ۱۴۰۵" in error["message_fa"] and "Aban 1405" in error["message_en"]
 
 
 # --- no hidden count can be worked out from any combination of answers ---------------------------------------------
@@ -254,18 +334,17 @@ async def leaky(tmp_path, monkeypatch):
     return runtime
 
 
-async def every_answer(runtime, monkeypatch) -> list[dict]:
+async def every_answer(runtime) -> list[dict]:
     """Labour's answers for 1405 in every province and the whole country; for the provinces with cases and the whole
-    country also every half, quarter and month, and the default window on a day of each month of 1405 and 1406's
-    first. (Every other province's year shows zeros in every month: all its other answers are zeros.)"""
+    country also every half, quarter and month, and the default window, all asked on the same day (`asked_on`), when
+    every month of 1405 has ended. (Every other province's year shows zeros in every month: all its other answers
+    are zeros.)"""
     answers = [await open_data(runtime, agency="labour", period="1405", **({"province": p} if p else {}))
                for p in [None, *org_seed().provinces]]
     for province in (None, *PROVINCES_WITH_CASES):
         where = {"province": province} if province else {}
         answers += [await open_data(runtime, agency="labour", period=period, **where) for period in PERIODS]
-        for year, month in [*((1405, m) for m in range(1, 13)), (1406, 1)]:
-            monkeypatch.setattr(open_data_api, "today", lambda: jdatetime.date(year, month, 10).togregorian(), raising=False)
-            answers.append(await open_data(runtime, agency="labour", **where))
+        answers.append(await open_data(runtime, agency="labour", **where))
     assert all(answer.status_code == 200 for answer in answers)
     return [answer.json() for answer in answers]
 
@@ -333,8 +412,8 @@ def differencing(numbers: dict[Published, int | None], provinces: list[str], kin
     return found
 
 
-async def test_no_hidden_count_can_be_worked_out_from_any_combination_of_answers(leaky, monkeypatch) -> None:
-    numbers, hidden_numbers = published(await every_answer(leaky, monkeypatch))
+async def test_no_hidden_count_can_be_worked_out_from_any_combination_of_answers(leaky) -> None:
+    numbers, hidden_numbers = published(await every_answer(leaky))
     provinces = sorted(org_seed().provinces)
     kinds = list(open_data_api.KINDS)
     shown_elsewhere = {key for key in hidden_numbers if numbers[key] is not None}
@@ -358,7 +437,8 @@ async def test_no_hidden_count_can_be_worked_out_from_any_combination_of_answers
     assert found == {}, {(sorted(hidden_numbers) + ["elsewhere"])[i]: v for i, v in found.items()}
 
 
-async def test_a_part_of_a_year_shows_the_years_months_and_a_total_only_where_they_give_it(leaky, monkeypatch) -> None:
+async def test_a_part_of_a_year_shows_the_years_months_and_a_total_only_where_they_give_it(leaky, asked_on) -> None:
+    asked_on(DEY_11_1405)  # Azar has ended: the year shows Farvardin to Azar
     year = (await open_data(leaky, agency="labour", province="tehran", period="1405")).json()
     autumn = (await open_data(leaky, agency="labour", province="tehran", period="1405-Q3")).json()
     aban = (await open_data(leaky, agency="labour", province="tehran", period="1405-08")).json()
@@ -370,8 +450,7 @@ async def test_a_part_of_a_year_shows_the_years_months_and_a_total_only_where_th
     assert value(autumn["total"]["cases"]["complaint"]) == 15  # the year's total less its other months, all 0: nothing new
     assert value(autumn["total"]["cases_total"]) == 29 == value(year["months"][7]["cases_total"]) + value(year["months"][8]["cases_total"])
     assert value(year["total"]["cases"]["request"]) == "hidden" == value(autumn["total"]["cases"]["request"])
-    monkeypatch.setattr(open_data_api, "today", lambda: date(2026, 11, 1))  # 10 Aban 1405: Azar 1404 to Aban 1405
-    window = (await open_data(leaky, agency="labour", province="tehran")).json()
-    assert window["months"][-1] == year["months"][7] and window["months"][0]["month"] == "1404-09"
-    assert value(window["total"]["cases"]["complaint"]) == "hidden"  # 15 less Azar's hidden 6: not given
-    assert value(window["total"]["cases_total"]) == 16  # Aban's 16, shown, and zeros
+    window = (await open_data(leaky, agency="labour", province="tehran")).json()  # on 11 Dey 1405: Dey 1404 to Azar 1405
+    assert window["months"][-1] == year["months"][8] and window["months"][0]["month"] == "1404-10"
+    assert value(window["total"]["cases"]["complaint"]) == 15  # every finished month of 1405: the year's total
+    assert value(window["total"]["cases_total"]) == 29 and value(window["total"]["cases"]["request"]) == "hidden"

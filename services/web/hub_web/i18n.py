@@ -22,6 +22,10 @@ ASPECTS = {
     "quality": ("کیفیت پاسخ", "Quality of the answer"),
     "conduct": ("رفتار و پاسخگویی کارکنان", "How staff dealt with you"),
 }
+# a case's status and a final answer's outcome in English (intake gives the Persian words, status_fa and outcome_fa)
+STATUSES_EN = {"registered": "Registered", "referred": "Referred to a unit", "rejected": "Rejected", "answered": "Answered",
+               "reopened": "Reopened", "archived": "Archived", "returned": "Returned", "awaiting_information": "Awaiting more information"}
+OUTCOMES_EN = {"upheld": "upheld", "partly_upheld": "partly upheld", "not_upheld": "not upheld", "not_within_mandate": "outside the agency's mandate"}
 # what to do about a field, in the words shown beside it when intake or the portal refuses it
 FIELD_HELP = {
     "kind": ("نوع مراجعه را انتخاب کنید.", "Choose what kind of case this is."),

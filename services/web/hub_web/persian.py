@@ -43,3 +43,10 @@ def jalali_datetime(value: str | datetime, lang: str = "fa") -> str:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def last_finished_month(moment: datetime | None = None) -> str:
+    """`1405-08`: the Jalali month before the one running at `moment` (now) in Tehran, the last one open data counts."""
+    today = jdatetime.date.fromgregorian(date=as_utc(moment or now_utc()).astimezone(TEHRAN).date())
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year}-{month:02d}"

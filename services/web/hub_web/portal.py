@@ -12,7 +12,7 @@ from hub_shared.ratelimit import RateLimiter, client_ip
 from hub_shared.settings import HubSettings
 from hub_web import persian
 from hub_web.forms import FieldErrors
-from hub_web.i18n import ASPECTS, KINDS, language, pick
+from hub_web.i18n import ASPECTS, KINDS, OUTCOMES_EN, STATUSES_EN, language, pick
 from hub_web.security import FormGuard
 from hub_web.settings import WebSettings
 from hub_web.upstream import Upstream
@@ -35,7 +35,8 @@ class Portal:
             request=request, lang=lang, form_token=token, t=lambda fa, en: fa if lang == "fa" else en,
             digits=lambda value: persian.digits_for(lang, value), when=lambda value: persian.jalali_datetime(value, lang),
             day=lambda value: persian.jalali_date(value, lang), kinds={k: pick(v, lang) for k, v in KINDS.items()},
-            aspects={k: pick(v, lang) for k, v in ASPECTS.items()}, path=request.url.path, **context)
+            aspects={k: pick(v, lang) for k, v in ASPECTS.items()}, statuses_en=STATUSES_EN, outcomes_en=OUTCOMES_EN,
+            path=request.url.path, **context)
         response = HTMLResponse(html, status_code=status)
         self.guard.attach(response, token)
         return response

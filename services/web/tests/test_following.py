@@ -75,3 +75,25 @@ async def test_the_case_page_shows_the_days_left_on_the_holding_units_calendar(m
         assert "۶ روز کاری مانده" in await days_left(THURSDAY_WORKING)
         assert "۵ روز کاری مانده" in await days_left(STANDARD)
         assert "۵ روز کاری مانده" in await days_left(None)
+
+
+async def test_in_english_the_status_and_the_outcome_are_words_not_codes(monkeypatch) -> None:
+    answered = case(None, None) | {"status": "answered", "status_fa": "پاسخ داده‌شده", "answer": {
+        "outcome": "partly_upheld", "outcome_fa": "بخشی وارد است", "answer_fa": "پاسخ", "legal_grounds": None,
+        "answered_at": "2026-11-05T06:00:00Z"}}
+
+    async def post_intake(self, path, body, citizen_address):
+        return Answer(200, answered)
+
+    async def attachment_policy(self):
+        return {"max_bytes": 4_000_000, "media_types": ["application/pdf"]}
+
+    monkeypatch.setattr(Upstream, "post_intake", post_intake)
+    monkeypatch.setattr(Upstream, "attachment_policy", attachment_policy)
+    app = create_app(HubSettings(service_name="web"), WebSettings())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal", cookies={"hub_lang": "en"}) as client:
+        token = re.search(r'name="form_token" value="([^"]+)"', (await client.get("/follow")).text)[1]
+        page = (await client.post("/follow", data={"form_token": token, "tracking_code": "12345678903",
+                                                   "proof_kind": "national_id", "proof": "2914177763"})).text
+    assert '<dd class="status" id="status">Answered</dd>' in page
+    assert re.search(r'<h2 id="answer-title">Final answer — partly upheld</h2>', page)

@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from hub_shared.settings import HubSettings
 from hub_web.app import create_app
 from hub_web.charts import LABEL, WIDTH, bar_chart
-from hub_web.open_data import Number, as_csv, tables, written
+from hub_web.open_data import Number, as_csv, month_name, tables, written
+from hub_web.persian import last_finished_month
 from hub_web.settings import WebSettings
 from hub_web.upstream import Answer, Upstream
 
@@ -32,7 +34,7 @@ def month(name: str, complaints, requests, answered, share, days, ratings, score
 
 HIDDEN = figure(None, True)
 REPORT = {
-    "agency": "labour", "province": "tehran", "threshold": 5, "kinds": KINDS, "counting": {},
+    "agency": "labour", "province": "tehran", "threshold": 5, "kinds": KINDS, "counting": {}, "complete_through": "1405-09",
     "period": {"label": "1405-08..1405-09", "from_jalali": "1405-08-01", "to_jalali": "1405-09-30",
                "start_utc": "2026-10-22T20:30:00Z", "end_utc": "2026-12-21T20:30:00Z"},
     "months": [month("1405-08", figure(12), figure(0), figure(10), figure(0.875), figure(3), figure(6), figure(4.0)),
@@ -164,3 +166,59 @@ async def test_each_table_scrolls_sideways_in_its_own_focusable_named_frame(aske
     assert " style=" not in html  # the Content-Security-Policy allows no inline style
     css = (await get("/static/css/portal.css")).text
     assert ".table-wrap { overflow-x: auto;" in css and "grid-template-columns: minmax(0, 1fr); gap" in css
+
+
+async def test_the_page_names_the_last_month_counted_in_both_languages(asked) -> None:
+    html = (await get("/open-data/labour/tehran")).text
+    assert re.search(r'<p class="hint" id="complete-through">آمار تا پایان آذر ۱۴۰۵\. ', html)
+    english = (await get("/open-data/labour/tehran", lang="en")).text
+    assert re.search(r'<p class="hint" id="complete-through">Figures up to the end of Azar 1405\. ', english)
+
+
+async def test_a_period_reaching_into_the_running_month_is_named_by_the_months_it_shows(monkeypatch) -> None:
+    report = REPORT | {"period": REPORT["period"] | {"label": "1405", "from_jalali": "1405-01-01", "to_jalali": "1405-12-29"},
+                       "complete_through": "1405-08", "months": [REPORT["months"][0] | {"month": f"1405-{m:02d}"} for m in range(1, 9)]}
+
+    async def open_data(self, query, citizen_address):
+        return Answer(200, report)
+
+    async def places(self):
+        return PLACES
+
+    monkeypatch.setattr(Upstream, "open_data", open_data)
+    monkeypatch.setattr(Upstream, "places", places)
+    html = (await get("/open-data/labour/tehran?period=1405")).text
+    assert '<p class="lead" id="period">فروردین ۱۴۰۵ تا آبان ۱۴۰۵</p>' in html and "اسفند" not in html
+    assert "آمار تا پایان آبان ۱۴۰۵" in html
+
+
+async def test_a_period_with_no_finished_month_yet_says_when_its_figures_come_and_links_to_the_latest(monkeypatch) -> None:
+    queries = []
+
+    async def open_data(self, query, citizen_address):
+        queries.append(query)
+        return Answer(422, {"error": {"code": "unfinished_period", "message_fa": "…", "message_en": "…", "complete_through": "1405-08"}})
+
+    async def places(self):
+        return PLACES
+
+    monkeypatch.setattr(Upstream, "open_data", open_data)
+    monkeypatch.setattr(Upstream, "places", places)
+    for lang, heading, words in (("fa", "آمار این دوره هنوز منتشر نشده است", "آمار تا پایان آبان ۱۴۰۵ در دسترس است."),
+                                 ("en", "These figures are not published yet", "Figures are available up to the end of Aban 1405.")):
+        for path in ("/open-data/labour/tehran?period=1405-09", "/open-data/labour/tehran/download.csv?period=1405-10"):
+            page = await get(path, lang)
+            assert page.status_code == 422 and heading in page.text and words in page.text, (lang, path)
+            assert 'href="/open-data/labour/tehran"' in page.text and 'href="/open-data/labour/tehran?period=1405-08"' in page.text
+    assert queries[0] == {"agency": "labour", "province": "tehran", "period": "1405-09"}
+
+
+async def test_the_index_names_the_last_finished_month(asked) -> None:
+    html = (await get("/open-data")).text
+    assert f'<p class="hint" id="complete-through">آمار تا پایان {month_name(last_finished_month(), "fa")}. ' in html
+
+
+def test_the_last_finished_month_is_the_one_before_tehrans_current_month() -> None:
+    assert last_finished_month(datetime(2026, 12, 21, 20, 29, tzinfo=UTC)) == "1405-08"  # 23:59 on 30 Azar in Tehran
+    assert last_finished_month(datetime(2026, 12, 21, 20, 30, tzinfo=UTC)) == "1405-09"  # midnight, 1 Dey
+    assert last_finished_month(datetime(2027, 3, 21, 12, tzinfo=UTC)) == "1405-12"  # 1 Farvardin 1406

@@ -1,6 +1,7 @@
 """Open data: for anyone, an agency's cases nationwide or in one province, as charts with their tables and a CSV
 download. Every number comes from reporting's public aggregates (`GET /api/v1/open-data`), which hide small
-counts before they leave reporting; the portal only draws and writes them."""
+counts before they leave reporting and publish only finished Jalali months; the portal only draws and writes them,
+with the last month counted ("figures up to the end of Aban 1405")."""
 
 import re
 
@@ -9,10 +10,10 @@ from fastapi.responses import Response
 
 from hub_shared.ratelimit import client_ip
 from hub_web.charts import bar_chart
-from hub_web.open_data import as_csv, partial_period, tables, written
+from hub_web.open_data import as_csv, month_name, partial_period, tables, written
 from hub_web.i18n import language
 from hub_web.places import find, localised
-from hub_web.persian import MONTHS_EN, MONTHS_FA, digits_for
+from hub_web.persian import last_finished_month
 from hub_web.portal import Portal
 from hub_web.upstream import Unavailable
 
@@ -36,6 +37,12 @@ def router(portal: Portal) -> APIRouter:
             return None, portal.render(request, "problem.html", status=503, problem="unavailable")
         if answer.status == 429:
             return None, portal.render(request, "problem.html", status=429, problem="busy")
+        error = answer.body.get("error", {}) if isinstance(answer.body, dict) else {}
+        if answer.status == 422 and error.get("code") == "unfinished_period":  # the running month, or a later one
+            through = error.get("complete_through", "")
+            base = f"/open-data/{agency}" + (f"/{province}" if province else "")
+            return None, portal.render(request, "problem.html", status=422, problem="unfinished_period", body=answer.body,
+                                       latest=base, through=through, through_name=month_name(through, language(request)) if through else "")
         if answer.status != 200:
             return None, portal.render(request, "problem.html", status=404, problem="not_found")
         return (places, answer.body), None
@@ -53,7 +60,8 @@ def router(portal: Portal) -> APIRouter:
                              show=lambda number: written(number, lang, data["threshold"]),
                              agency_place=find(places["agencies"], agency), province_place=find(places["provinces"], province),
                              provinces=places["provinces"], agency=agency, province=province,
-                             period_text=_period_text(data["period"], lang), partial=partial_period(data), base=base,
+                             period_text=_period_text(data["months"], lang), partial=partial_period(data), base=base,
+                             complete_through=month_name(data["complete_through"], lang),
                              years=sorted({month["month"][:4] for month in data["months"]}),
                              csv_link=base + "/download.csv" + (f"?period={period}" if period else ""))
 
@@ -74,7 +82,8 @@ def router(portal: Portal) -> APIRouter:
         except Unavailable:
             return portal.render(request, "problem.html", status=503, problem="unavailable")
         places = localised(places, language(request))
-        return portal.render(request, "open_data_index.html", agencies=places["agencies"], provinces=places["provinces"])
+        return portal.render(request, "open_data_index.html", agencies=places["agencies"], provinces=places["provinces"],
+                             complete_through=month_name(last_finished_month(), language(request)))
 
     @api.get("/open-data/{agency}/download.csv")
     async def agency_csv(request: Request, agency: str, period: str | None = None):
@@ -95,11 +104,10 @@ def router(portal: Portal) -> APIRouter:
     return api
 
 
-def _period_text(period: dict, lang: str) -> str:
-    """`دی ۱۴۰۴ تا آذر ۱۴۰۵` (or `Dey 1404 to Azar 1405`), from the period's first and last Jalali days."""
-    months = MONTHS_FA if lang == "fa" else MONTHS_EN
-    (y1, m1, _), (y2, m2, _) = (map(int, period[end].split("-")) for end in ("from_jalali", "to_jalali"))
-    first, last = f"{months[m1 - 1]} {digits_for(lang, y1)}", f"{months[m2 - 1]} {digits_for(lang, y2)}"
+def _period_text(months: list[dict], lang: str) -> str:
+    """`دی ۱۴۰۴ تا آبان ۱۴۰۵` (or `Dey 1404 to Aban 1405`): the first and last month shown, which for a period
+    reaching into the month still running is its last finished month."""
+    first, last = month_name(months[0]["month"], lang), month_name(months[-1]["month"], lang)
     if first == last:
         return first
     return f"{first} {'تا' if lang == 'fa' else 'to'} {last}"
