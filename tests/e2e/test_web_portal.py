@@ -540,6 +540,11 @@ def test_an_expert_sees_a_citizens_case_in_the_cartable_and_a_supervisor_of_anot
     assert page.locator("html").get_attribute("dir") == "ltr"
     check_page(page)
     page.get_by_role("link", name="فارسی").click()
+    page.get_by_label("هدف از دیدن اطلاعات هویتی").fill("تماس با شاکی برای دریافت مدارک")
+    page.get_by_role("button", name="نمایش اطلاعات هویتی").click()
+    expect(page.locator("#person")).to_contain_text("مریم کاظمی")  # a POST: the personal data reaches no URL
+    assert page.url == case_url + "/complainant"
+    check_page(page)
     page.get_by_role("button", name="خروج").click()
     expect(page.locator("[role=status]")).to_have_text("از سامانه خارج شدید.")
     page.goto(case_url)

@@ -122,6 +122,15 @@ async def test_the_pages_call_the_services_with_the_users_own_token_and_show_the
                                            "unit_name": "اداره ری", "agency": "labour", "kind": "complaint", "confidential": False,
                                            "deadline_at": deadline, "stage": "in_progress", "reopenings": 0,
                                            "updated_at": deadline}], "total": 1, "overdue": 1, "limit": 50, "offset": 0})
+        if path == f"/api/v1/cases/{CASE}/complainant":
+            assert params == {"purpose": "calling back about the documents"}
+            return Answer(200, {"full_name": "زهرا احمدی", "national_id": "0084575948", "phone": "09121234567", "address": "تهران"})
+        if path == f"/api/v1/cases/{CASE}":
+            return Answer(200, {"case_id": CASE, "case_number": "1405-00000042", "tracking_code": "12345678903", "kind": "complaint",
+                                "channel": "web", "complainant_type": "natural", "organisation_name": None, "subject": "موضوع",
+                                "description": "شرح", "confidential": False, "status": "referred", "unit_id": "labour/tehran/rey",
+                                "unit_name": "اداره ری", "deadline_at": deadline, "registered_at": deadline, "answer_outcome": None,
+                                "answer_fa": None, "legal_grounds": None, "answered_at": None, "objections": [], "history": []})
         return Answer(403, {"error": {"code": "forbidden", "message_fa": "این پرونده خارج از واحدهای تحت مسئولیت شماست.",
                                       "message_en": "Case 1405-1 is handled outside labour/tehran."}})
 
@@ -145,7 +154,15 @@ async def test_the_pages_call_the_services_with_the_users_own_token_and_show_the
         assert f'href="/staff/cases/{CASE}"' in inbox.text and "۱۲۳۴۵۶۷۸۹۰۳" in inbox.text and "مهلت گذشته است" in inbox.text
         assert '<dd id="overdue">۱</dd>' in inbox.text
 
-        refused = await client.get(f"/staff/cases/{CASE}")
+        shown = await client.get(f"/staff/cases/{CASE}")
+        assert shown.status_code == 200 and "۱۴۰۵-۰۰۰۰۰۰۴۲" in shown.text and "مهلت گذشته است" in shown.text
+        assert "زهرا احمدی" not in shown.text
+        vague = await client.post(f"/staff/cases/{CASE}/complainant", data={"form_token": token, "purpose": "why"})
+        assert vague.status_code == 422 and "۱۰ تا ۵۰۰ حرف" in vague.text
+        person = await client.post(f"/staff/cases/{CASE}/complainant",
+                                   data={"form_token": token, "purpose": " calling back  about the documents "})
+        assert person.status_code == 200 and "زهرا احمدی" in person.text and "۰۰۸۴۵۷۵۹۴۸" in person.text
+        refused = await client.get("/staff/cases/00000000-0000-4000-8000-000000000000")
         assert refused.status_code == 403 and "این پرونده خارج از واحدهای تحت مسئولیت شماست." in refused.text
         out = await client.post("/staff/sign-out", data={"form_token": token})
         assert out.status_code == 200 and "از سامانه خارج شدید" in out.text

@@ -28,6 +28,7 @@ STAGES = {
     "rework": ("بازگشت برای اصلاح", "Returned for rework"),
 }
 PAGE_SIZE = 50
+MIN_PURPOSE, MAX_PURPOSE = 10, 500  # as intake's complainant endpoint
 
 
 def router(portal: Portal, calendars: Calendars) -> APIRouter:
@@ -124,7 +125,32 @@ def router(portal: Portal, calendars: Calendars) -> APIRouter:
     async def case(request: Request, case_id: UUID):
         if (who := signed_in(request)) is None:
             return to_sign_in()
+        return await case_page(request, *who, case_id)
+
+    @api.post("/cases/{case_id}/complainant")
+    async def complainant(request: Request, case_id: UUID):
+        """The complainant's personal data for a stated purpose: intake checks the role and the case and writes the
+        read and its purpose to the audit log. A POST, so the answer is a page of its own that no URL brings back."""
+        form = await request.form()
+        if refused := await portal.forged(request, form):
+            return refused
+        if (who := signed_in(request)) is None:
+            return to_sign_in()
         user, session = who
+        purpose = " ".join(str(form.get("purpose") or "").split())
+        if not MIN_PURPOSE <= len(purpose) <= MAX_PURPOSE:
+            return await case_page(request, user, session, case_id, status=422, purpose=purpose,
+                                   errors={"purpose": _PURPOSE[language(request) == "en"]})
+        try:
+            answer = await portal.upstream.as_staff(portal.upstream.intake, f"/api/v1/cases/{case_id}/complainant", desk.token_for(user),
+                                                    "/api/v1/cases/{case_id}/complainant", {"purpose": purpose})
+        except Unavailable:
+            return page(request, "staff_problem.html", user, session, status=503, problem="unavailable")
+        if answer.status != 200:
+            return refusal(request, user, session, answer)
+        return await case_page(request, user, session, case_id, person=answer.body, purpose=purpose)
+
+    async def case_page(request: Request, user: User, session: Session, case_id: UUID, status: int = 200, **extra) -> Response:
         path = f"/api/v1/cases/{case_id}"
         try:
             answer = await portal.upstream.as_staff(portal.upstream.intake, path, desk.token_for(user), "/api/v1/cases/{case_id}")
@@ -133,8 +159,9 @@ def router(portal: Portal, calendars: Calendars) -> APIRouter:
         if answer.status != 200:
             return refusal(request, user, session, answer)
         detail = answer.body
-        return page(request, "staff_case.html", user, session, case=detail, days_left=_days_left(calendars, detail, now_utc()),
-                    overdue=_overdue(detail, now_utc()) and not detail.get("answered_at"))
+        return page(request, "staff_case.html", user, session, status=status, case=detail,
+                    days_left=_days_left(calendars, detail, now_utc()),
+                    overdue=_overdue(detail, now_utc()) and not detail.get("answered_at"), errors=extra.pop("errors", {}), **extra)
 
     return api
 
@@ -153,6 +180,8 @@ def _overdue(item: dict, now: datetime) -> bool:
 _WRONG = ("نام کاربری یا گذرواژه درست نیست.", "The user name or password is not right.")
 _MISSING = ("نام کاربری و گذرواژه را وارد کنید.", "Enter your user name and password.")
 _SIGNED_OUT = ("از سامانه خارج شدید.", "You have signed out.")
+_PURPOSE = ("هدف از دیدن اطلاعات هویتی را در ۱۰ تا ۵۰۰ حرف بنویسید؛ در گزارش ممیزی ثبت می‌شود.",
+            "State why you need the personal data in 10 to 500 characters; it is written to the audit log.")
 _BAD_CODE = ("کد رهگیری ۱۱ رقم است.", "A tracking code has 11 digits.")
 
 
