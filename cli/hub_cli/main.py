@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +27,7 @@ from hub_shared.access import Role, Scope
 
 if TYPE_CHECKING:
     from hub_cli.stack import ServiceSpec, Stack
-    from hub_cli.users import User
+    from hub_shared.users import User
 
 app = typer.Typer(help="People-to-government case hub.", no_args_is_help=True)
 
@@ -236,7 +237,7 @@ USERS_FILE = typer.Option(Path("var/users.json"), "--users-file", envvar="HUB_US
 def _user(subject: str, role: Role, unit: str, scopes: list[Scope]) -> "User":
     from pydantic import ValidationError
 
-    from hub_cli.users import User
+    from hub_shared.users import User
 
     try:
         return User(subject=subject, role=role, unit=unit, scopes=scopes)
@@ -252,18 +253,39 @@ def user_add(
     role: Role = typer.Option(..., help="what they are"),
     unit: str = typer.Option(..., help="the organisation unit whose subtree they cover, or 'national'"),
     scope: list[Scope] = typer.Option([], help="grant only these (repeatable); default: everything the role may do"),
+    password: bool = typer.Option(False, "--password", help=(
+        "let them sign in to the portal's staff pages: asks for the password (twice), or reads one line from stdin "
+        "when it is not a terminal; stored only as an Argon2id hash")),
     users_file: Path = USERS_FILE,
 ) -> None:
     """Register a user or machine client."""
-    from hub_cli.users import UserRegistry
+    from hub_shared.users import UserRegistry
 
     console = _console()
+    user = _user(subject, role, unit, scope)
+    if password:
+        user.password_hash = _password_hash(console)
     try:
-        UserRegistry(users_file).add(_user(subject, role, unit, scope))
+        UserRegistry(users_file).add(user)
     except ValueError as refused:
         console.print(f"[red]{refused}[/]")
         raise typer.Exit(code=2) from None
-    console.print(f"{subject}: {role.value} over {unit}")
+    console.print(f"{subject}: {role.value} over {unit}" + (", may sign in to the portal" if password else ""))
+
+
+def _password_hash(console) -> str:
+    """The hash of a password typed twice at a terminal, or of stdin's first line (scripts, tests)."""
+    from hub_shared.passwords import hash_password
+
+    if sys.stdin.isatty():
+        typed = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        typed = sys.stdin.readline().rstrip("\r\n")
+    try:
+        return hash_password(typed)
+    except ValueError as refused:
+        console.print(f"[red]{refused}[/]")
+        raise typer.Exit(code=2) from None
 
 
 @user_app.command("list")
@@ -271,7 +293,7 @@ def user_list(users_file: Path = USERS_FILE) -> None:
     """Show the registered users and what they may do."""
     from rich.table import Table
 
-    from hub_cli.users import UserRegistry
+    from hub_shared.users import UserRegistry
 
     table = Table("subject", "role", "unit", "scopes")
     for user in UserRegistry(users_file).all():
@@ -282,7 +304,7 @@ def user_list(users_file: Path = USERS_FILE) -> None:
 @user_app.command("remove")
 def user_remove(subject: str = typer.Argument(...), users_file: Path = USERS_FILE) -> None:
     """Remove a user: no new tokens for them (tokens already minted expire within HUB_AUTH_TOKEN_MINUTES)."""
-    from hub_cli.users import UserRegistry
+    from hub_shared.users import UserRegistry
 
     console = _console()
     if not UserRegistry(users_file).remove(subject):
@@ -302,7 +324,7 @@ def token_create(
     users_file: Path = USERS_FILE,
 ) -> None:
     """Mint a signed, expiring token with this deployment's HUB_AUTH_SIGNING_KEY and print it."""
-    from hub_cli.users import UserRegistry
+    from hub_shared.users import UserRegistry
     from hub_shared.tokens import AuthSettings, mint
 
     console = _console()

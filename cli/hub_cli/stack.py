@@ -127,10 +127,11 @@ class Stack:
         return process
 
     def start_web(self, port: int | None = None) -> subprocess.Popen:
-        """The portal, pointed at this stack's intake, routing and reporting (start them first)."""
+        """The portal, pointed at this stack's intake, routing, reporting and follow-up (start them first)."""
         return self.start_service(WEB, port=port, extra_env={"HUB_WEB_INTAKE_URL": self.url("intake"),
                                                              "HUB_WEB_ROUTING_URL": self.url("routing"),
-                                                             "HUB_WEB_REPORTING_URL": self.url("reporting")})
+                                                             "HUB_WEB_REPORTING_URL": self.url("reporting"),
+                                                             "HUB_WEB_FOLLOWUP_URL": self.url("followup")})
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"

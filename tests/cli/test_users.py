@@ -60,3 +60,20 @@ def test_an_ad_hoc_token_for_a_machine_client_can_be_narrowed(users) -> None:
     result = hub("token", "create", "--subject", "samad-link", "--role", "gateway", "--unit", "national", "--scope", "cases:submit")
     assert result.exit_code == 0
     assert verify(AuthSettings(), result.stdout.strip()).scopes == {Scope.cases_submit}
+
+
+def test_a_staff_password_is_read_from_stdin_and_kept_only_as_an_argon2_hash(users) -> None:
+    from hub_shared.passwords import password_matches
+    from hub_shared.users import UserRegistry
+
+    added = runner.invoke(app, ["user", "add", "maryam", "--role", "expert", "--unit", "labour/tehran", "--password"],
+                          input="a long enough secret\n")
+    assert added.exit_code == 0, added.stdout
+    assert "a long enough secret" not in users.read_text()
+    stored = UserRegistry(users).get("maryam").password_hash
+    assert stored.startswith("$argon2id$")
+    assert password_matches(stored, "a long enough secret") and not password_matches(stored, "a long enough secreT")
+    short = runner.invoke(app, ["user", "add", "ali", "--role", "expert", "--unit", "labour", "--password"], input="short\n")
+    assert short.exit_code == 2 and "10 to 256 characters" in short.stdout
+    assert UserRegistry(users).get("ali") is None
+    assert "password_hash" not in hub("user", "list").stdout

@@ -15,7 +15,7 @@ from tests.deploy.manifests import (K8S, ROOT, RENDERINGS, by_name, config_map, 
 SECRET = "hub-secrets"
 EVERY_SERVICE = {"HUB_AUTH_SIGNING_KEY"}
 INTAKE_ONLY = {"HUB_INTAKE_DATA_KEYS", "HUB_INTAKE_PSEUDONYM_KEY"}
-PORTAL_ONLY = {"HUB_WEB_FORM_KEY"}  # the portal holds no token, so it needs no signing key
+PORTAL_ONLY = {"HUB_WEB_FORM_KEY"}  # and the signing key: the staff pages mint their users' tokens with it
 ALL_SECRETS = EVERY_SERVICE | INTAKE_ONLY | PORTAL_ONLY
 DEVELOPMENT_VALUES = {  # the defaults in the code: what HUB_ENVIRONMENT=production refuses to start with
     "HUB_AUTH_SIGNING_KEY": AuthSettings.model_fields["signing_key"].default.get_secret_value(),
@@ -27,7 +27,7 @@ DEVELOPMENT_VALUES = {  # the defaults in the code: what HUB_ENVIRONMENT=product
 
 def _needs(workload: str) -> set[str]:
     if workload == "hub-web":
-        return PORTAL_ONLY
+        return EVERY_SERVICE | PORTAL_ONLY
     return EVERY_SERVICE | (INTAKE_ONLY if workload.startswith("hub-intake") else set())
 
 

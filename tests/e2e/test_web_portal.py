@@ -509,6 +509,81 @@ def test_the_portal_switches_to_english_left_to_right(page) -> None:
     assert page.locator("html").get_attribute("dir") == "rtl"
 
 
+def staff_account(hub, name: str, role: Role, unit: str) -> str:
+    """A local account in the registry the portal reads (users.json in the hub's data folder); its password."""
+    from hub_shared.passwords import hash_password
+    from hub_shared.users import User, UserRegistry
+
+    password = f"{name}-password-long"
+    UserRegistry(hub.data_dir / "users.json").add(User(subject=name, role=role, unit=unit, password_hash=hash_password(password)))
+    return password
+
+
+def sign_in(page: Page, name: str, password: str) -> None:
+    page.goto("/staff")
+    expect(page.get_by_role("heading", level=1)).to_have_text("ورود کارکنان")
+    page.get_by_label("نام کاربری").fill(name)
+    page.get_by_label("گذرواژه").fill(password)
+    page.get_by_role("button", name="ورود").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("کارتابل")
+
+
+def test_an_expert_sees_a_citizens_case_in_the_cartable_and_a_supervisor_of_another_province_is_refused_it(page, portal_hub) -> None:
+    filed = submit(portal_hub, target={"agency": "labour", "province": "tehran", "county": "rey"})
+    assert referred_unit(portal_hub, filed["tracking_code"]) == REY_OFFICE
+    expert = staff_account(portal_hub, "e2e-expert-tehran", Role.expert, "labour/tehran")
+    page.goto("/staff/sign-in")
+    check_page(page)
+    page.get_by_label("نام کاربری").fill("e2e-expert-tehran")
+    page.get_by_label("گذرواژه").fill("not the password at all")
+    page.get_by_role("button", name="ورود").click()
+    expect(page.locator(".error-summary")).to_contain_text("نام کاربری یا گذرواژه درست نیست")
+    sign_in(page, "e2e-expert-tehran", expert)
+    code = filed["tracking_code"].translate(TO_PERSIAN)
+
+    @retry(stop=stop_after_delay(30), wait=wait_fixed(0.5), retry=retry_if_exception_type(AssertionError), reraise=True)
+    def in_the_cartable() -> None:  # follow-up takes the referral from the bus in its own time
+        page.goto("/staff")
+        page.get_by_label("کد رهگیری").fill(code)
+        page.get_by_role("button", name="جستجو").click()
+        expect(page.get_by_role("link", name=code)).to_be_visible(timeout=500)
+
+    in_the_cartable()
+    expect(page.locator("#total")).to_have_text("۱")
+    expect(page.locator("table.inbox")).to_contain_text("روز کاری مانده")
+    check_page(page)
+    page.get_by_role("link", name=code).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(filed["case_number"].translate(TO_PERSIAN))
+    expect(page.locator("#deadline")).to_contain_text("روز کاری مانده")
+    expect(page.locator("main")).not_to_contain_text("مریم کاظمی")  # the complainant's name stays behind its own API
+    case_url = page.url
+    check_page(page)
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Case {filed['case_number']}")
+    assert page.locator("html").get_attribute("dir") == "ltr"
+    check_page(page)
+    page.get_by_role("link", name="فارسی").click()
+    page.get_by_label("هدف از دیدن اطلاعات هویتی").fill("تماس با شاکی برای دریافت مدارک")
+    page.get_by_role("button", name="نمایش اطلاعات هویتی").click()
+    expect(page.locator("#person")).to_contain_text("مریم کاظمی")  # a POST: the personal data reaches no URL
+    assert page.url == case_url + "/complainant"
+    check_page(page)
+    page.get_by_role("button", name="خروج").click()
+    expect(page.locator("[role=status]")).to_have_text("از سامانه خارج شدید.")
+    page.goto(case_url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("ورود کارکنان")
+
+    supervisor = staff_account(portal_hub, "e2e-supervisor-fars", Role.provincial_supervisor, "labour/fars")
+    sign_in(page, "e2e-supervisor-fars", supervisor)
+    page.get_by_label("کد رهگیری").fill(code)
+    page.get_by_role("button", name="جستجو").click()
+    expect(page.locator("#empty")).to_be_visible()
+    page.goto(case_url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("دسترسی داده نشد")
+    expect(page.locator("#reason")).to_have_text("این پرونده خارج از واحدهای تحت مسئولیت شماست.")
+    check_page(page)
+
+
 def test_a_form_posted_from_elsewhere_is_refused(portal_hub) -> None:
     response = httpx.post(f"{portal_hub.url('web')}/follow", data={"tracking_code": "12345678901", "proof": "0084575948"})
     assert response.status_code == 403 and "فرم منقضی شده است" in response.text

@@ -4,7 +4,7 @@ confidentiality and the rule that nobody works on a case about themself decide o
 
 import unicodedata
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from hub_shared.events.notifications import MAX_PARAM_CHARS, check_params
 from hub_shared.service import Runtime, problem
 from hub_shared.text import normalize_text
 
+OpenStage = Literal[tuple(stage.value for stage in OPEN)]  # type: ignore[valid-type]
 RESPONDERS = frozenset({Role.unit_responder, Role.expert, Role.office_manager})
 EXPERTS = frozenset({Role.expert, Role.office_manager})
 OPINION_GIVERS = frozenset({Role.expert})
@@ -112,6 +113,7 @@ class InboxItem(BaseModel):
 class InboxPage(BaseModel):
     items: list[InboxItem]
     total: int
+    overdue: int = Field(description="of the total, the cases whose deadline has passed")
     limit: int
     offset: int
 
@@ -169,19 +171,28 @@ def router(runtime: Runtime, work: CaseWork) -> APIRouter:
 
     @api.get("/inbox", response_model=InboxPage, responses=AUTH_RESPONSES)
     async def inbox(principal: Annotated[Principal, Depends(may_read)], limit: int = Query(50, ge=1, le=200),
-                    offset: int = Query(0, ge=0, le=1_000_000)) -> InboxPage:
-        """Open cases held by the caller's unit and the units below it, the nearest deadline first."""
+                    offset: int = Query(0, ge=0, le=1_000_000),
+                    tracking_code: str | None = Query(None, pattern=r"^[0-9]{11}$", description="only the case with this tracking code"),
+                    kind: str | None = Query(None, max_length=32, description="only cases of this kind (complaint, request, ...)"),
+                    stage: OpenStage | None = Query(None, description="only cases at this stage")) -> InboxPage:
+        """Open cases held by the caller's unit and the units below it: the overdue first, then the nearest
+        deadline (cases without one last). `total` and `overdue` count every case the filters match."""
         not_about_caller = or_(col(WorkedCase.about_employee).is_(None), WorkedCase.about_employee != principal.subject)
         query = select(WorkedCase).where(col(WorkedCase.stage).in_(OPEN), in_subtree(col(WorkedCase.unit_id), principal),
                                          not_about_caller)
         if Scope.cases_confidential not in principal.scopes:
             query = query.where(WorkedCase.confidential == false())
+        for column, value in ((WorkedCase.tracking_code, tracking_code), (WorkedCase.kind, kind), (WorkedCase.stage, stage)):
+            if value is not None:
+                query = query.where(column == value)
+        matched = query.subquery()
         async with runtime.sessions() as session:
-            total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
-            cases = (await session.exec(query.order_by(col(WorkedCase.deadline_at), col(WorkedCase.case_id))
-                                        .offset(offset).limit(limit))).all()
+            total, overdue = (await session.exec(select(func.count(), func.count().filter(matched.c.deadline_at < datetime.now(UTC)))
+                                                 .select_from(matched))).one()
+            cases = (await session.exec(query.order_by(col(WorkedCase.deadline_at).is_(None), col(WorkedCase.deadline_at),
+                                                       col(WorkedCase.case_id)).offset(offset).limit(limit))).all()
         return InboxPage(items=[InboxItem.model_validate(case, from_attributes=True) for case in cases],
-                         total=total, limit=limit, offset=offset)
+                         total=total, overdue=overdue, limit=limit, offset=offset)
 
     @api.get("/cases/{case_id}/work", response_model=CaseWorkView, responses={**AUTH_RESPONSES, **NOT_FOUND})
     async def case_work(case_id: UUID, principal: Annotated[Principal, Depends(may_read)]) -> CaseWorkView:

@@ -58,10 +58,10 @@ async def followup(tmp_path: Path, policy_dir: Path):
 
 
 def routed(unit_id: str = OFFICE, deadline_days: int = 40, **overrides) -> CaseRouted:
-    return CaseRouted(case_id=uuid.uuid4(), tracking_code="12345678903", unit_id=unit_id, unit_name="اداره کار",
-                      decision=RoutingDecision(rule="r", explanation="e"), working_days=30,
-                      deadline_at=datetime.now(UTC) + timedelta(days=deadline_days), deadline_jalali="1405/10/19 23:59",
-                      routed_at=datetime.now(UTC), **overrides)
+    return CaseRouted(**{"case_id": uuid.uuid4(), "tracking_code": "12345678903", "unit_id": unit_id, "unit_name": "اداره کار",
+                         "decision": RoutingDecision(rule="r", explanation="e"), "working_days": 30,
+                         "deadline_at": datetime.now(UTC) + timedelta(days=deadline_days), "deadline_jalali": "1405/10/19 23:59",
+                         "routed_at": datetime.now(UTC), **overrides})
 
 
 async def open_case(runtime, unit_id: str = OFFICE, routed_first: bool = False, **overrides) -> CaseRouted:
@@ -228,6 +228,23 @@ async def test_the_inbox_shows_open_cases_of_the_callers_subtree_that_they_may_s
     runtime, client = followup
     event = await open_case(runtime, **case)
     assert await inbox(client, headers) == ([str(event.case_id)] if seen else [])
+
+
+async def test_the_inbox_puts_the_overdue_first_counts_them_and_filters_by_code_kind_and_stage(followup) -> None:
+    runtime, client = followup
+    later = await open_case(runtime, deadline_days=20, tracking_code="11111111111")
+    soon = await open_case(runtime, deadline_days=5, tracking_code="22222222222")
+    overdue = await open_case(runtime, deadline_days=-2, tracking_code="33333333333")
+    await step(client, later, "response", RESPONSE, RESPONDER)
+    page = (await client.get("/api/v1/inbox", headers=MANAGER)).json()
+    assert [item["case_id"] for item in page["items"]] == [str(c.case_id) for c in (overdue, soon, later)]
+    assert (page["total"], page["overdue"]) == (3, 1)
+    assert await inbox(client, MANAGER, tracking_code="22222222222") == [str(soon.case_id)]
+    assert await inbox(client, MANAGER, stage="responded") == [str(later.case_id)]
+    assert await inbox(client, MANAGER, kind="complaint", stage="in_progress") == [str(overdue.case_id), str(soon.case_id)]
+    assert await inbox(client, MANAGER, kind="request") == []
+    for refused in ({"tracking_code": "123"}, {"stage": "answered"}):
+        assert (await client.get("/api/v1/inbox", headers=MANAGER, params=refused)).status_code == 422
 
 
 async def test_the_inbox_is_paged_by_deadline_and_follows_moves_and_closures(followup) -> None:

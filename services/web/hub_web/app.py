@@ -21,7 +21,8 @@ from hub_shared.service import QuietServer
 from hub_shared.settings import HubSettings
 from hub_shared.telemetry import setup_tracing
 from hub_web.assets import missing_assets
-from hub_web.pages import filing, following, home, open_data, rating
+from hub_shared.tokens import AuthSettings
+from hub_web.pages import filing, following, home, open_data, rating, staff
 from hub_web.portal import Portal
 from hub_web.security import security_headers
 from hub_web.settings import WebSettings
@@ -34,8 +35,10 @@ SERVED_ASSETS = {"vazirmatn"}  # axe-core is for the browser tests only
 def create_app(hub: HubSettings, settings: WebSettings, tracer_provider: TracerProvider | None = None) -> FastAPI:
     """The portal; its spans go to `tracer_provider` (by default the process's, which `main` sets up as every
     service's: OTLP or `var/traces/web.jsonl`)."""
-    hub.refuse_development_secrets(settings)
-    portal = Portal(hub, settings, tracer_provider)
+    auth = AuthSettings()  # the staff pages mint their users' tokens with the services' signing key
+    hub.refuse_development_secrets(settings, auth)
+    portal = Portal(hub, settings, tracer_provider, auth)
+    calendars = load_calendars(hub)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -48,7 +51,8 @@ def create_app(hub: HubSettings, settings: WebSettings, tracer_provider: TracerP
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (home, filing, rating, open_data):
         app.include_router(module.router(portal))
-    app.include_router(following.router(portal, load_calendars(hub)))  # the holding unit's calendar counts the days left
+    app.include_router(following.router(portal, calendars))  # the holding unit's calendar counts the days left
+    app.include_router(staff.router(portal, calendars))
     app.middleware("http")(security_headers)
     app.add_middleware(PortalTracing, tracer_provider=tracer_provider)  # added last: its span covers the other middleware
     app.add_exception_handler(StarletteHTTPException, _page_error(portal))

@@ -10,22 +10,28 @@ from opentelemetry.trace import TracerProvider
 
 from hub_shared.ratelimit import RateLimiter, client_ip
 from hub_shared.settings import HubSettings
+from hub_shared.tokens import AuthSettings
 from hub_web import persian
 from hub_web.forms import FieldErrors
 from hub_web.i18n import ASPECTS, KINDS, OUTCOMES_EN, STATUSES_EN, language, pick
 from hub_web.security import FormGuard
 from hub_web.settings import WebSettings
+from hub_web.staff_auth import SessionCookie, StaffDesk
 from hub_web.upstream import Upstream
 
 TEMPLATES = Path(__file__).with_name("templates")
 
 
 class Portal:
-    def __init__(self, hub: HubSettings, settings: WebSettings, tracer_provider: TracerProvider | None = None) -> None:
+    def __init__(self, hub: HubSettings, settings: WebSettings, tracer_provider: TracerProvider | None = None,
+                 auth: AuthSettings | None = None) -> None:
         self.settings = settings
         self.guard = FormGuard(settings.form_key.get_secret_value(), settings.secure_cookies)
         self.upstream = Upstream(settings, tracer_provider)
         self.posts = RateLimiter.allowing(hub.public_requests_per_minute, minutes=1)
+        self.staff = StaffDesk(settings.users_file or hub.data_dir / "users.json",
+                               SessionCookie(settings.form_key.get_secret_value(), settings.staff_idle_minutes, settings.staff_session_hours),
+                               auth or AuthSettings())
         self.templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
     def render(self, request: Request, template: str, status: int = 200, **context) -> HTMLResponse:

@@ -1,5 +1,7 @@
 """The portal's own settings (`HUB_WEB_*`); the port, host, environment and rate limits are `HubSettings`'."""
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,6 +15,11 @@ class WebSettings(BaseSettings):
     intake_url: str = Field("http://127.0.0.1:8001", description="Intake's HTTP API (cases, tracking, attachments, ratings)")
     routing_url: str = Field("http://127.0.0.1:8002", description="Routing's HTTP API (agencies, provinces, counties)")
     reporting_url: str = Field("http://127.0.0.1:8004", description="Reporting's HTTP API (the open data)")
+    followup_url: str = Field("http://127.0.0.1:8003", description="Follow-up's HTTP API (the staff's inbox)")
+    users_file: Path | None = Field(None, description=(
+        "The users registry (`hub user add NAME --password`) whose staff sign in to /staff; empty: users.json in HUB_DATA_DIR"))
+    staff_idle_minutes: int = Field(30, ge=1, le=480, description="A staff session ends after this long without a page")
+    staff_session_hours: int = Field(10, ge=1, le=24, description="A staff session ends this long after sign-in, busy or not")
     upstream_timeout_seconds: float = Field(10, gt=0, le=120, description="Longest wait for another service's answer")
     form_key: SecretStr = Field(SecretStr(DEVELOPMENT_ONLY_FORM_KEY), min_length=16,
                                 description="Key that signs the forms' anti-forgery tokens; set a long random value in production")

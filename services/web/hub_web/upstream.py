@@ -37,6 +37,7 @@ class Upstream:
         self.intake = httpx.AsyncClient(base_url=settings.intake_url, timeout=timeout)
         self.routing = httpx.AsyncClient(base_url=settings.routing_url, timeout=timeout)
         self.reporting = httpx.AsyncClient(base_url=settings.reporting_url, timeout=timeout)
+        self.followup = httpx.AsyncClient(base_url=settings.followup_url, timeout=timeout)
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
         self._places: tuple[float, dict] | None = None
         self._policy: dict | None = None
@@ -46,6 +47,7 @@ class Upstream:
         await self.intake.aclose()
         await self.routing.aclose()
         await self.reporting.aclose()
+        await self.followup.aclose()
 
     async def post_intake(self, path: str, body: dict, citizen_address: str) -> Answer:
         """A citizen's request to intake, naming the citizen's address so intake's per-address limits count the
@@ -56,6 +58,12 @@ class Upstream:
         """Reporting's public aggregates for an agency (and province), counted against the visitor's address as
         intake counts them (reporting trusts the header only from HUB_REPORTING_TRUSTED_PROXIES)."""
         return await self._call(self.reporting, "GET", "/api/v1/open-data", params=query, headers={"X-Forwarded-For": citizen_address})
+
+    async def as_staff(self, client: httpx.AsyncClient, path: str, token: str, route: str,
+                       params: dict[str, str] | None = None) -> Answer:
+        """A GET on behalf of a signed-in staff member, with their short-lived bearer token; the service decides
+        what they may see. `route` is the path's template, for the span (a case's id stays out of it)."""
+        return await self._call(client, "GET", path, params=params, route=route, headers={"Authorization": f"Bearer {token}"})
 
     async def places(self) -> dict:
         """Agencies, provinces and their counties (routing), kept a few minutes."""
@@ -116,7 +124,8 @@ class Upstream:
         if not trace.get_current_span().get_span_context().is_valid:
             yield trace.INVALID_SPAN
             return
-        service = {id(self.intake): "intake", id(self.routing): "routing", id(self.reporting): "reporting"}.get(id(client), "")
+        service = {id(self.intake): "intake", id(self.routing): "routing", id(self.reporting): "reporting",
+                   id(self.followup): "followup"}.get(id(client), "")
         attributes = {"http.request.method": method, "url.template": route, "peer.service": service,
                       "server.address": client.base_url.host, "server.port": client.base_url.port or 80}
         with self._tracer.start_as_current_span(f"{method} {route}", kind=SpanKind.CLIENT, attributes=attributes,

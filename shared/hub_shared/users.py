@@ -1,6 +1,8 @@
 """The deployment's staff users and machine clients: who they are, their role, the subtree they cover
 and the scopes they hold. Kept in a JSON file the operator owns; `hub token create --user NAME` mints a
-token from an entry, so a person's role and unit are typed once, checked once."""
+token from an entry, so a person's role and unit are typed once, checked once. A person who signs in to the
+portal's staff pages has an Argon2 hash of their password here too (`hub user add NAME --password`); the portal
+reads this file (HUB_WEB_USERS_FILE) at each sign-in and each page, so a removed user's session ends at once."""
 
 import json
 from pathlib import Path
@@ -23,6 +25,7 @@ class User(BaseModel):
     role: Role
     unit: str
     scopes: list[Scope] = Field(default_factory=list, description="empty: everything the role may do")
+    password_hash: str | None = Field(None, description="Argon2id hash of the portal password (`hub_shared.passwords`); none: no sign-in")
 
     @field_validator("unit")
     @classmethod
@@ -69,6 +72,6 @@ class UserRegistry:
     def _write(self, users: list[User]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         staging = self.path.with_suffix(".tmp")
-        staging.write_text(json.dumps(_USERS.dump_python(users, mode="json"), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        staging.write_text(json.dumps(_USERS.dump_python(users, mode="json", exclude_none=True), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         staging.chmod(0o600)
         staging.replace(self.path)
