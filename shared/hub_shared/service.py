@@ -159,7 +159,9 @@ class Runtime:
         app.add_middleware(AdmissionControl, settings=self.settings, metrics=self.metrics,
                            refusal=_overloaded(self.settings.http_retry_after_seconds))
         app.openapi = _declaring_edge_answers(app)
-        FastAPIInstrumentor.instrument_app(app, excluded_urls=",".join(self.untraced_paths))
+        # one span per request: the ASGI "http send"/"http receive" spans (two or three more a request) say nothing
+        # the request's own span does not, and cost as much to make and export
+        FastAPIInstrumentor.instrument_app(app, excluded_urls=",".join(self.untraced_paths), exclude_spans=["receive", "send"])
         for engine in {self.engine, self.edge_engine}:
             SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
         return app
