@@ -39,7 +39,7 @@ from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, MalformedMessage, from_kafka
 from hub_shared.events import registry
 from hub_shared.logs import case_context
-from hub_shared.messaging import processed_ids, record_processed
+from hub_shared.messaging import inbox_row, processed_ids, record_processed
 from hub_shared.outbox import refused_for_good
 from hub_shared.settings import HubSettings
 from hub_shared.topics import BODY_OMITTED, DLQ
@@ -304,6 +304,7 @@ class BatchConsumer:
         if self._sub.prepare is not None:
             await self._sub.prepare(session, [envelope for envelope in envelopes if envelope.id not in seen])
         together: dict[str, list[Envelope]] = {}
+        claimed: list[dict] = []
         for envelope in envelopes:
             parent = propagate.extract({"traceparent": envelope.traceparent} if envelope.traceparent else {})
             with case_context(envelope.subject), tracer.start_as_current_span(
@@ -318,7 +319,7 @@ class BatchConsumer:
                     span.set_attribute("hub.duplicate", True)
                     continue
                 seen.add(envelope.id)
-                record_processed(session, self._sub.group, envelope)
+                claimed.append(inbox_row(self._sub.group, envelope))
                 if envelope.type in self._sub.batch_handlers:
                     together.setdefault(envelope.type, []).append(envelope)
                 else:
@@ -327,6 +328,7 @@ class BatchConsumer:
             await self._sub.batch_handlers[event_type](session, batch)
         if self._sub.finish is not None:
             await self._sub.finish(session)
+        await record_processed(session, claimed)
 
     async def _apply_alone(self, record: ConsumerRecord, envelope: Envelope, releases: bool = False) -> Exception | None:
         """Apply one record with bounded retries; dead-letter it if it keeps failing and return the failure."""

@@ -78,9 +78,16 @@ async def processed_ids(session: AsyncSession, consumer: str, event_ids: list[st
     return set(rows.all())
 
 
-def record_processed(session: AsyncSession, consumer: str, envelope: Envelope) -> None:
-    """Claim `envelope` for `consumer` in this transaction; a concurrent claim fails the commit, never doubles the effect."""
-    session.add(InboxEntry(consumer=consumer, event_id=envelope.id, event_type=envelope.type, processed_at=datetime.now(UTC)))
+def inbox_row(consumer: str, envelope: Envelope) -> dict:
+    """The inbox row that claims `envelope` for `consumer`; written in the transaction of its effect (`record_processed`),
+    a concurrent claim fails the commit and never doubles the effect."""
+    return {"consumer": consumer, "event_id": envelope.id, "event_type": envelope.type, "processed_at": datetime.now(UTC)}
+
+
+async def record_processed(session: AsyncSession, rows: list[dict]) -> None:
+    """Claim a batch's envelopes (`inbox_row`) in one statement."""
+    if rows:
+        await session.execute(insert(InboxEntry), rows)
 
 
 async def parked_rows(session: AsyncSession) -> list[OutboxMessage]:
