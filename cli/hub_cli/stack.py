@@ -23,6 +23,10 @@ class ServiceSpec:
     module: str
     port: int
     service: str = ""  # the service it runs, when it is a replica ("routing" for "routing-2")
+    # CPU priority (nice) on a shared machine: the bus consumers yield to the citizen's edge, so a backlog they work
+    # through never keeps intake from answering (refusing, if it must) within its queue budget. On a cluster the
+    # edge's own CPU request does this.
+    nice: int = 0
 
     @property
     def service_name(self) -> str:
@@ -30,15 +34,16 @@ class ServiceSpec:
 
     def replica(self, number: int) -> "ServiceSpec":
         """The `number`th process of this service (2, 3, …): same service and groups, its own HTTP port."""
-        return ServiceSpec(f"{self.name}-{number}", self.module, self.port + 100 * (number - 1), self.name)
+        return ServiceSpec(f"{self.name}-{number}", self.module, self.port + 100 * (number - 1), self.name, self.nice)
 
 
+CONSUMER_NICE = 5
 SERVICES = (
     ServiceSpec("intake", "hub_intake", 8001),
-    ServiceSpec("routing", "hub_routing", 8002),
-    ServiceSpec("followup", "hub_followup", 8003),
-    ServiceSpec("reporting", "hub_reporting", 8004),
-    ServiceSpec("samad-gateway", "hub_gateway", 8005),
+    ServiceSpec("routing", "hub_routing", 8002, nice=CONSUMER_NICE),
+    ServiceSpec("followup", "hub_followup", 8003, nice=CONSUMER_NICE),
+    ServiceSpec("reporting", "hub_reporting", 8004, nice=CONSUMER_NICE),
+    ServiceSpec("samad-gateway", "hub_gateway", 8005, nice=CONSUMER_NICE),
 )
 # The citizen's portal: no database, no broker; it talks to intake and routing over HTTP.
 WEB = ServiceSpec("web", "hub_web", 8000)
@@ -121,7 +126,8 @@ class Stack:
                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
         self.specs[spec.name] = spec
         log = (self.data_dir / "logs" / f"{spec.name}.log").open("ab")
-        process = subprocess.Popen([sys.executable, "-m", spec.module], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen([sys.executable, "-m", spec.module], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=(lambda: os.nice(spec.nice)) if spec.nice else None)
         self.processes[spec.name] = process
         self.ports[spec.name] = port
         return process

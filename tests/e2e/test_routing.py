@@ -45,3 +45,13 @@ def test_an_appeal_of_a_final_ruling_is_rejected_by_the_national_rule(hub) -> No
 def test_the_rules_in_force_are_shown_to_staff(hub) -> None:
     shown = httpx.get(f"{hub.url('routing')}/api/v1/rules", headers=bearer(Role.expert, "labour")).json()
     assert {"_all.yaml", "labour.yaml", "hajj.yaml"} <= shown["files"].keys() and shown["last_error"] is None
+
+
+def test_the_bus_consumers_run_at_a_lower_cpu_priority_than_the_citizen_edge(hub) -> None:
+    """On a shared machine a backlog the consumers work through must not slow intake's answers (its refusals
+    included): the launcher starts them niced, intake at the normal priority."""
+    import os
+
+    priorities = {name: os.getpriority(os.PRIO_PROCESS, process.pid) for name, process in hub.processes.items()}
+    assert priorities["intake"] == os.getpriority(os.PRIO_PROCESS, 0)  # as the launcher's own
+    assert {priorities[name] - priorities["intake"] for name in ("routing", "followup", "reporting", "samad-gateway")} == {5}

@@ -26,7 +26,7 @@ from hub_shared.events import CaseRegistered, Target
 from hub_shared.jalali import TEHRAN
 from hub_shared.testing import bearer, random_national_id
 
-from .helpers import spans, staff_headers
+from .helpers import spans, staff_headers, submit
 from .test_gateway import publish
 from .test_reporting import this_month
 

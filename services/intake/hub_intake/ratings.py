@@ -10,6 +10,7 @@ import logging
 import random
 from collections.abc import Callable, Coroutine
 
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
@@ -35,9 +36,10 @@ class RatingWriter(GroupWriter[dict, None]):
         self._runtime = runtime
 
     async def commit(self, ratings: list[dict]) -> list[None | BaseException]:
-        try:
-            async with self._runtime.edge_sessions() as session, session.begin():
-                await session.execute(insert(PendingRating), ratings)
+        try:  # not even a SQL span (the writer runs in a context of its own): its start time would date the visits
+            with suppress_instrumentation():
+                async with self._runtime.edge_sessions() as session, session.begin():
+                    await session.execute(insert(PendingRating), ratings)
         except Exception as error:
             if is_locked(error):
                 log.warning("group of %d ratings refused: the write lock stayed taken", len(ratings))
