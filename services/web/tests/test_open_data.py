@@ -43,14 +43,13 @@ REPORT = {
 }
 
 
-@pytest.fixture
-def asked(monkeypatch) -> list[dict]:
-    """The queries the portal sent to reporting; reporting answers REPORT."""
+def reporting_answers(monkeypatch, answer: Answer) -> list[dict]:
+    """Reporting answers `answer` to every open-data query and routing gives PLACES; the queries the portal sent."""
     queries: list[dict] = []
 
     async def open_data(self, query, citizen_address):
         queries.append(query)
-        return Answer(200, REPORT)
+        return answer
 
     async def places(self):
         return PLACES
@@ -58,6 +57,12 @@ def asked(monkeypatch) -> list[dict]:
     monkeypatch.setattr(Upstream, "open_data", open_data)
     monkeypatch.setattr(Upstream, "places", places)
     return queries
+
+
+@pytest.fixture
+def asked(monkeypatch) -> list[dict]:
+    """The queries the portal sent to reporting; reporting answers REPORT."""
+    return reporting_answers(monkeypatch, Answer(200, REPORT))
 
 
 async def get(path: str, lang: str = "fa") -> httpx.Response:
@@ -145,14 +150,7 @@ async def test_a_whole_year_or_a_single_month_writes_its_hidden_total_as_a_small
         return REPORT | {"period": REPORT["period"] | {"label": label}, "months": months}
 
     for report in (answer("1405", REPORT["months"]), answer("1405-09", REPORT["months"][1:])):
-        async def open_data(self, query, citizen_address, report=report):
-            return Answer(200, report)
-
-        async def places(self):
-            return PLACES
-
-        monkeypatch.setattr(Upstream, "open_data", open_data)
-        monkeypatch.setattr(Upstream, "places", places)
+        reporting_answers(monkeypatch, Answer(200, report))
         html = (await get("/open-data/labour/tehran")).text
         assert cells(html, "cases")[-1] == ["کل دوره", "۱۹", "کمتر از ۵", "کمتر از ۵"] and 'id="partial-total"' not in html
 
@@ -178,32 +176,15 @@ async def test_the_page_names_the_last_month_counted_in_both_languages(asked) ->
 async def test_a_period_reaching_into_the_running_month_is_named_by_the_months_it_shows(monkeypatch) -> None:
     report = REPORT | {"period": REPORT["period"] | {"label": "1405", "from_jalali": "1405-01-01", "to_jalali": "1405-12-29"},
                        "complete_through": "1405-08", "months": [REPORT["months"][0] | {"month": f"1405-{m:02d}"} for m in range(1, 9)]}
-
-    async def open_data(self, query, citizen_address):
-        return Answer(200, report)
-
-    async def places(self):
-        return PLACES
-
-    monkeypatch.setattr(Upstream, "open_data", open_data)
-    monkeypatch.setattr(Upstream, "places", places)
+    reporting_answers(monkeypatch, Answer(200, report))
     html = (await get("/open-data/labour/tehran?period=1405")).text
     assert '<p class="lead" id="period">فروردین ۱۴۰۵ تا آبان ۱۴۰۵</p>' in html and "اسفند" not in html
     assert "آمار تا پایان آبان ۱۴۰۵" in html
 
 
 async def test_a_period_with_no_finished_month_yet_says_when_its_figures_come_and_links_to_the_latest(monkeypatch) -> None:
-    queries = []
-
-    async def open_data(self, query, citizen_address):
-        queries.append(query)
-        return Answer(422, {"error": {"code": "unfinished_period", "message_fa": "…", "message_en": "…", "complete_through": "1405-08"}})
-
-    async def places(self):
-        return PLACES
-
-    monkeypatch.setattr(Upstream, "open_data", open_data)
-    monkeypatch.setattr(Upstream, "places", places)
+    queries = reporting_answers(monkeypatch, Answer(422, {"error": {
+        "code": "unfinished_period", "message_fa": "…", "message_en": "…", "complete_through": "1405-08"}}))
     for lang, heading, words in (("fa", "آمار این دوره هنوز منتشر نشده است", "آمار تا پایان آبان ۱۴۰۵ در دسترس است."),
                                  ("en", "These figures are not published yet", "Figures are available up to the end of Aban 1405.")):
         for path in ("/open-data/labour/tehran?period=1405-09", "/open-data/labour/tehran/download.csv?period=1405-10"):
