@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_reporting.models import CaseFact, CaseHistoryEntry, CaseStatus, FeedCounter, StatusChange
+from hub_shared.consumer import preload, preloaded
 from hub_shared.envelope import Envelope
 from hub_shared.events import (CaseAnswered, CaseArchived, CaseClassified, CaseForwarded, CaseHandlingRated, CaseLinked, CaseRegistered,
                                CaseRejected, CaseReopened, CaseReturned, CaseRouted, CaseTransferred, DeadlineScheduled)
@@ -33,13 +34,9 @@ BATCH = "reporting.batch"
 async def prepare(session: AsyncSession, envelopes: list[Envelope]) -> None:
     """Load the batch's cases in two queries, so projecting an event reads nothing more from the database."""
     ids = {envelope.data.case_id for envelope in envelopes}
-    rows = BatchRows()
-    if ids:
-        rows.statuses = {status.case_id: status for status in
-                         (await session.exec(select(CaseStatus).where(col(CaseStatus.case_id).in_(ids)))).all()}
-        rows.facts = {fact.case_id: fact for fact in
-                      (await session.exec(select(CaseFact).where(col(CaseFact.case_id).in_(ids)))).all()}
-    session.info[BATCH] = rows
+    await preload(session, "reporting.statuses", CaseStatus, CaseStatus.case_id, ids)
+    await preload(session, "reporting.facts", CaseFact, CaseFact.case_id, ids)
+    session.info[BATCH] = BatchRows(statuses=preloaded(session, "reporting.statuses"), facts=preloaded(session, "reporting.facts"))
 
 
 async def finish(session: AsyncSession) -> None:
