@@ -23,6 +23,7 @@ from hub_followup.ladder import pause_clock, resume_clock
 from hub_shared.auth import Principal, Role
 from hub_shared.consumer import Handler, preload, preloaded
 from hub_shared.envelope import Envelope
+from hub_shared.pending import add_row
 from hub_shared.events import (AnswerOutcome, AnswerReturnedForRework, CaseAnswered, CaseArchived, CaseForwarded,
                                CaseRegistered, CaseRejected, CaseReopened, CaseReturned, CaseRouted, CaseTransferred,
                                FieldInspectionRecorded, InformationReceived, InformationRequested, NotificationRequested,
@@ -304,8 +305,8 @@ def _about(case: WorkedCase) -> dict:
 
 
 def _record(session: AsyncSession, case: WorkedCase, actor: Actor, kind: StepKind, at: datetime, **fields) -> None:
-    session.add(WorkStep(case_id=case.case_id, step=kind, unit_id=case.unit_id or "", actor=actor.subject,
-                         actor_role=actor.role, actor_unit=actor.unit, at=at, **fields))
+    add_row(session, WorkStep, {"case_id": case.case_id, "step": kind, "unit_id": case.unit_id or "", "actor": actor.subject,
+                                "actor_role": actor.role, "actor_unit": actor.unit, "at": at, **fields})
     _touch(session, case)
 
 
