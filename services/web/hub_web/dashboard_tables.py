@@ -123,6 +123,15 @@ def conduct_table(report: dict, names: dict[str, str], lang: str) -> Table:
     return table
 
 
+def people_table(report: dict, names: dict[str, str], lang: str) -> Table:
+    """Complaints about a named member of staff, per person (reporting gives them to staff only)."""
+    t = label_text(lang)
+    table = Table("conduct-people", t("شکایت‌های مربوط به کارکنان", "Complaints about named staff"), [t("پرونده‌ها", "Cases")])
+    for row in report["employees"]:
+        table.rows.append((f"{row['employee_id']} ({names.get(row['unit_id'], row['unit_id'])})", [Number(row["conduct_cases"], False)]))
+    return table
+
+
 def crumbs(root: str, own: str) -> list[str]:
     """The drill-down path from the user's own unit to `root`: national → agency → province → county → unit."""
     parts = [] if root == NATIONAL else root.split("/")

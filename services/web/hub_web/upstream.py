@@ -65,24 +65,6 @@ class Upstream:
         what they may see. `route` is the path's template, for the span (a case's id stays out of it)."""
         return await self._call(client, "GET", path, params=params, route=route, headers={"Authorization": f"Bearer {token}"})
 
-    async def download_as_staff(self, client: httpx.AsyncClient, path: str, token: str, route: str,
-                                params: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
-        """A file (a report as CSV or XLSX) on behalf of a staff member: its status, bytes and content headers."""
-        headers = {"Authorization": f"Bearer {token}"}
-        with self._span(client, "GET", route) as span:
-            propagate.inject(headers)
-            try:
-                response = await client.get(path, params=params, headers=headers)
-            except httpx.HTTPError as error:
-                log.warning("GET %s%s failed: %s", client.base_url, path, type(error).__name__)
-                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-                raise Unavailable(path) from None
-            span.set_attribute("http.response.status_code", response.status_code)
-            if response.status_code >= 500:
-                raise Unavailable(path)
-        kept = {name: response.headers[name] for name in ("content-type", "content-disposition") if name in response.headers}
-        return response.status_code, response.content, kept
-
     async def places(self) -> dict:
         """Agencies, provinces and their counties (routing), kept a few minutes."""
         if self._places is None or time.monotonic() - self._places[0] > PLACES_SECONDS:

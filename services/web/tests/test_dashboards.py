@@ -3,6 +3,8 @@ the signed-in user's own token, the pages show what reporting answered (hidden g
 reporting's words), the live stream sends the figures again when they change and stops when the session ends,
 and the downloads are reporting's own files."""
 
+import csv
+import io
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
 from hub_shared.auth import AuthSettings, Role, verify
 from hub_shared.passwords import hash_password
@@ -85,15 +88,8 @@ def reporting(monkeypatch) -> Reporting:
     async def unit_name(self, unit_id):
         return {"name_fa": NAMES[unit_id], "name_en": None} if unit_id in NAMES else None
 
-    async def download_as_staff(self, client, path, token, route, params):
-        principal = verify(AuthSettings(), token)
-        stub.calls.append((path, dict(params), (principal.subject, principal.role, principal.unit)))
-        return 200, "\ufeffگروه,دریافتی\r\nlabour/fars/marvdasht,12\r\n".encode(), {
-            "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="cases-1405-09.csv"'}
-
     monkeypatch.setattr(Upstream, "as_staff", as_staff)
     monkeypatch.setattr(Upstream, "unit_name", unit_name)
-    monkeypatch.setattr(Upstream, "download_as_staff", download_as_staff)
     return stub
 
 
@@ -137,6 +133,17 @@ async def test_satisfaction_shows_reportings_groups_hides_small_ones_and_drills_
     assert 'data-live="/staff/satisfaction/events?period=1405-09&amp;by=unit&amp;unit=labour%2Ffars"' in page.text
     assert '<script src="/static/js/dashboard.js" defer></script>' in page.text and "<script>" not in page.text
     assert "<svg class=\"chart\"" in page.text and 'class="bar hidden"' in page.text
+
+
+async def test_the_satisfaction_table_downloads_as_shown_with_small_groups_in_words(users, reporting) -> None:
+    reporting.answers["/api/v1/satisfaction"] = Answer(200, satisfaction())
+    async with signed_in(users) as client:
+        page = await client.get("/staff/satisfaction")
+        link = re.search(r'href="(/staff/satisfaction/download.csv\?[^"]+)"', page.text)[1].replace("&amp;", "&")
+        answer = await client.get(link)
+    lines = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert lines[2][:3] == ["اداره مرودشت", "6", "4.17"]
+    assert lines[3] == ["اداره شیراز", *["کمتر از 5"] * 9]
 
 
 async def test_a_refusal_or_a_bad_period_is_shown_in_reportings_words(users, reporting) -> None:
@@ -191,9 +198,11 @@ async def test_the_periodic_report_shows_sla_slowest_units_trend_causes_and_cond
     reporting.answers["/api/v1/reports/conduct"] = Answer(200, CONDUCT)
     async with signed_in(users) as client:
         page = await client.get("/staff/reports", params={"period": "1405-09"})
-        download = await client.get("/staff/reports/cases.xlsx", params={"period": "1405-09", "unit": "labour/fars"})
+        calls = len(reporting.calls)
+        csv_file = await client.get("/staff/reports/download.csv", params={"period": "1405-09", "unit": "labour/fars"})
+        xlsx_file = await client.get("/staff/reports/download.xlsx", params={"period": "1405-09", "unit": "labour/fars"})
     assert page.status_code == 200, page.text
-    months = [params["period"] for path, params, _ in reporting.calls if "group_by" not in params and path.endswith("/cases")]
+    months = [params["period"] for path, params, _ in reporting.calls[:calls] if "group_by" not in params and path.endswith("/cases")]
     assert months == ["1405-04", "1405-05", "1405-06", "1405-07", "1405-08", "1405-09"]
     sla = re.search(r'<table class="figures" id="table-sla">.*?</table>', page.text, re.S)[0]
     assert "<td>۳</td>" in row_of(sla, "اداره مرودشت") and "<td>۷۰٫۰٪</td>" in row_of(sla, "اداره مرودشت")
@@ -205,10 +214,17 @@ async def test_the_periodic_report_shows_sla_slowest_units_trend_causes_and_cond
     causes = re.search(r'id="table-causes">.*?</table>', page.text, re.S)[0]
     assert "wages" in causes and "<td>+۵</td>" in causes and "<td>-۲</td>" in causes
     assert "<td>۲۵</td>" in re.search(r'id="table-conduct">.*?</table>', page.text, re.S)[0] and "emp-204" in page.text
-    assert 'href="/staff/reports/conduct.csv?period=1405-09&amp;unit=labour%2Ffars"' in page.text
-    assert download.status_code == 200 and download.headers["content-disposition"] == 'attachment; filename="cases-1405-09.csv"'
-    assert reporting.calls[-1] == ("/api/v1/reports/cases", {"period": "1405-09", "unit": "labour/fars", "format": "xlsx",
-                                                             "group_by": "unit"}, MANAGER)
+    assert 'href="/staff/reports/download.xlsx?period=1405-09&amp;unit=labour%2Ffars"' in page.text
+    assert csv_file.headers["content-disposition"] == 'attachment; filename="report-labour-fars-1405-09.csv"'
+    lines = list(csv.reader(io.StringIO(csv_file.content.decode("utf-8-sig"))))
+    assert ["واحد", "دریافتی", "پاسخ داده‌شده", "گذشته از مهلت", "پاسخ به‌موقع"] == lines[1][:5]
+    assert ["اداره مرودشت", "12", "10", "3", "70.0%"] == lines[2][:5], "the page's table, in Latin digits"
+    assert ["emp-204 (اداره مرودشت)", "2"] in lines
+    book = load_workbook(io.BytesIO(xlsx_file.content))
+    assert book.sheetnames[:2] == ["پاسخ به‌موقع به تفکیک واحد", "کندترین واحدها"] and book.active.sheet_view.rightToLeft
+    sla_sheet = list(book.worksheets[0].iter_rows(values_only=True))
+    assert sla_sheet[1][:5] == ("اداره مرودشت", 12, 10, 3, 0.7) and sla_sheet[-1][0] == "همه"
+    assert all(call[2] == MANAGER for call in reporting.calls[calls:]), "the files are made with the user's own token"
 
 
 async def test_the_centre_view_shows_a_status_the_feed_and_units_compared_or_reportings_refusal_of_each(users, reporting) -> None:

@@ -11,7 +11,6 @@ may see satisfaction per person, and which groups are too small to show. The por
   (for a national user, the agencies)."""
 
 import asyncio
-import json
 import time
 from urllib.parse import urlencode
 
@@ -22,8 +21,9 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from hub_shared.jalali import TEHRAN
 from hub_shared.users import User
 from hub_web.charts import bar_chart
-from hub_web.dashboard_tables import (NATIONAL, causes_table, conduct_table, crumbs, satisfaction_table, slowest_table, sla_table,
-                                      trend_table)
+from hub_web.dashboard_export import XLSX, as_csv, as_xlsx
+from hub_web.dashboard_tables import (NATIONAL, causes_table, conduct_table, crumbs, people_table, satisfaction_table, slowest_table,
+                                      sla_table, trend_table)
 from hub_web.forms import ascii_code
 from hub_web.i18n import STATUSES_EN, language
 from hub_web.open_data import written
@@ -44,6 +44,16 @@ def this_month() -> str:
     return f"{today.year}-{today.month:02d}"
 
 
+def periods(lang: str) -> list[tuple[str, str]]:
+    """The periods a report is usually asked for, on the Jalali calendar: this month, quarter, half and year, and
+    the year before."""
+    year, month = map(int, this_month().split("-"))
+    t = lambda fa, en: fa if lang == "fa" else en  # noqa: E731
+    return [(f"{year}-{month:02d}", t("این ماه", "This month")), (f"{year}-Q{(month - 1) // 3 + 1}", t("این فصل", "This quarter")),
+            (f"{year}-H{(month - 1) // 6 + 1}", t("این نیم‌سال", "This half-year")), (str(year), t("امسال", "This year")),
+            (str(year - 1), t("سال گذشته", "Last year"))]
+
+
 def router(portal: Portal) -> APIRouter:
     api = APIRouter(prefix="/staff")
     desk, upstream = portal.staff, portal.upstream
@@ -52,7 +62,7 @@ def router(portal: Portal) -> APIRouter:
         return desk.user_of(request.cookies.get(COOKIE))
 
     def page(request: Request, template: str, user: User, session: Session, status: int = 200, **context) -> Response:
-        response = portal.render(request, template, status=status, staff=user, **context)
+        response = portal.render(request, template, status=status, staff=user, periods=periods(language(request)), **context)
         response.set_cookie(COOKIE, desk.cookie.seal(session), httponly=True, samesite="strict", path="/staff",
                             secure=portal.settings.secure_cookies, max_age=desk.cookie.longest)
         return response
@@ -120,7 +130,8 @@ def router(portal: Portal) -> APIRouter:
         root = answer.body["unit"]
         trail = [(unit_id, (await names([unit_id], language(request))).get(unit_id, unit_id)) for unit_id in crumbs(root, user.unit)]
         return page(request, "staff_dashboard_satisfaction.html", user, session, query=query | {"unit": root}, figures=figures,
-                    errors={}, trail=trail, live="/staff/satisfaction/events?" + urlencode(query | {"unit": root}))
+                    errors={}, trail=trail, live="/staff/satisfaction/events?" + urlencode(query | {"unit": root}),
+                    download_query=urlencode(query | {"unit": root}))
 
     @api.get("/satisfaction/events")
     async def satisfaction_events(request: Request, unit: str = "", period: str = "", by: str = "unit"):
@@ -159,10 +170,62 @@ def router(portal: Portal) -> APIRouter:
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
 
+    @api.get("/satisfaction/download.{fmt}")
+    async def satisfaction_download(request: Request, fmt: str, unit: str = "", period: str = "", by: str = "unit"):
+        """The satisfaction table as the page shows it (hidden groups in words), as CSV or Excel."""
+        if (who := signed_in(request)) is None:
+            return to_sign_in()
+        user, session = who
+        query = satisfaction_query(unit.strip(), _period(period), by)
+        try:
+            answer = await reporting(user, "/api/v1/satisfaction", "/api/v1/satisfaction", query)
+            if answer.status != 200:
+                return problem(request, user, session, answer)
+            figures = await satisfaction_figures(request, answer.body, query["by"], query["period"])
+        except Unavailable:
+            return problem(request, user, session, None)
+        lang = language(request)
+        first = ("کارمند" if lang == "fa" else "Person") if query["by"] == "employee" else ("واحد" if lang == "fa" else "Unit")
+        name = f"satisfaction-{answer.body['unit'].replace('/', '-')}-{answer.body['period']['label'].replace('..', '_')}"
+        return _file([(figures["table"], first)], lang, answer.body["min_group"], name, fmt) or page(
+            request, "staff_problem.html", user, session, status=404, problem="not_found")
+
     # --- periodic reports ---
 
     def report_query(unit: str, period: str) -> dict[str, str]:
         return {"period": period, **({"unit": unit} if unit else {})}
+
+    async def report(request: Request, user: User, unit: str, period: str) -> dict:
+        """The periodic report's sections (each a table, its chart and its rows' links) and what the page says
+        around them; `Refused` when reporting refuses the main report (a bad period: 422)."""
+        lang = language(request)
+        query = report_query(unit.strip(), period)
+        cases = await reporting(user, "/api/v1/reports/cases", "/api/v1/reports/cases", query | {"group_by": "unit"})
+        if cases.status != 200:
+            raise Refused(cases)
+        conduct = await reporting(user, "/api/v1/reports/conduct", "/api/v1/reports/conduct", query)
+        months = _months(cases.body["period"])
+        trend = await asyncio.gather(*(reporting(user, "/api/v1/reports/cases", "/api/v1/reports/cases", {**query, "period": month})
+                                       for month in months))
+        body, root = cases.body, cases.body["unit"]
+        conducted = conduct.body if conduct.status == 200 else None
+        labels = await names([root, *(g["key"] for g in body["groups"]), *(g["key"] for g in body["ranking"]),
+                              *(r["unit_id"] for r in (conducted or {}).get("units", [])),
+                              *(r["unit_id"] for r in (conducted or {}).get("employees", []))], lang)
+        drill = lambda key: None if key == root else "/staff/reports?" + urlencode({"unit": key, "period": period})  # noqa: E731
+        sla, sla_rows = sla_table(body, labels, lang, drill)
+        t = lambda fa, en: fa if lang == "fa" else en  # noqa: E731
+        unit_column = t("واحد", "Unit")
+        sections = [(sla, bar_chart(sla, lang, 0), sla_rows, unit_column), _plain(slowest_table(body, labels, lang), lang, unit_column),
+                    _plain(trend_table([(m, a.body) for m, a in zip(months, trend) if a.status == 200], lang), lang, t("ماه", "Month")),
+                    _plain(causes_table(body, lang), lang, t("موضوع", "Topic"))]
+        if conducted:
+            sections.append(_plain(conduct_table(conducted, labels, lang), lang, unit_column))
+            if conducted["employees"]:
+                sections.append(_plain(people_table(conducted, labels, lang), lang, t("کارمند", "Person")))
+        return {"query": query | {"unit": root}, "report": body, "sections": sections, "root_name": labels.get(root, root),
+                "trail": [(u, labels.get(u, u)) for u in crumbs(root, user.unit)],
+                "downloads": {fmt: f"/staff/reports/download.{fmt}?" + urlencode(query | {"unit": root}) for fmt in ("csv", "xlsx")}}
 
     @api.get("/reports")
     async def reports(request: Request, unit: str = "", period: str = ""):
@@ -170,58 +233,34 @@ def router(portal: Portal) -> APIRouter:
             return to_sign_in()
         user, session = who
         lang = language(request)
-        period = _period(period)
-        query = report_query(unit.strip(), period)
         try:
-            cases = await reporting(user, "/api/v1/reports/cases", "/api/v1/reports/cases", query | {"group_by": "unit"})
-            if cases.status == 422:
-                return page(request, "staff_dashboard_reports.html", user, session, status=422, query=query, sections=[],
-                            errors={"period": _reason(cases, lang)})
-            if cases.status != 200:
-                return problem(request, user, session, cases)
-            conduct = await reporting(user, "/api/v1/reports/conduct", "/api/v1/reports/conduct", query)
-            months = _months(cases.body["period"])
-            trend = await asyncio.gather(*(reporting(user, "/api/v1/reports/cases", "/api/v1/reports/cases",
-                                                     {**query, "period": month}) for month in months))
-            report, root = cases.body, cases.body["unit"]
-            labels = await names([root, *(g["key"] for g in report["groups"]), *(g["key"] for g in report["ranking"]),
-                                  *(r["unit_id"] for r in conduct.body.get("units", []))], lang)
+            context = await report(request, user, unit, _period(period))
+        except Refused as refused:
+            if refused.answer is not None and refused.answer.status == 422:
+                return page(request, "staff_dashboard_reports.html", user, session, status=422, sections=[],
+                            query=report_query(unit.strip(), _period(period)), errors={"period": _reason(refused.answer, lang)})
+            return problem(request, user, session, refused.answer)
         except Unavailable:
             return problem(request, user, session, None)
-        drill = lambda key: None if key == root else "/staff/reports?" + urlencode({"unit": key, "period": period})  # noqa: E731
-        sla, sla_rows = sla_table(report, labels, lang, drill)
-        sections = [(sla, bar_chart(sla, lang, 0), sla_rows), _plain(slowest_table(report, labels, lang), lang),
-                    _plain(trend_table([(m, a.body) for m, a in zip(months, trend) if a.status == 200], lang), lang),
-                    _plain(causes_table(report, lang), lang)]
-        if conduct.status == 200:
-            sections.append(_plain(conduct_table(conduct.body, labels, lang), lang))
-        downloads = {name: f"/staff/reports/{name}?" + urlencode(query | {"unit": root}) for name in
-                     ("cases.csv", "cases.xlsx", "conduct.csv", "conduct.xlsx")}
-        return page(request, "staff_dashboard_reports.html", user, session, query=query | {"unit": root}, report=report,
-                    sections=sections, errors={}, downloads=downloads, root_name=labels.get(root, root),
-                    employees=conduct.body.get("employees", []) if conduct.status == 200 else [], labels=labels,
-                    trail=[(u, labels.get(u, u)) for u in crumbs(root, user.unit)],
-                    show=lambda number: written(number, lang, 0))
+        return page(request, "staff_dashboard_reports.html", user, session, errors={}, show=lambda number: written(number, lang, 0),
+                    **context)
 
-    @api.get("/reports/{name}.{fmt}")
-    async def report_download(request: Request, name: str, fmt: str, unit: str = "", period: str = ""):
-        """Reporting's own CSV or Excel file of the report (the same rows as the tables), for this user."""
+    @api.get("/reports/download.{fmt}")
+    async def report_download(request: Request, fmt: str, unit: str = "", period: str = ""):
+        """Every table of the report, as the page shows them, in one CSV or Excel file."""
         if (who := signed_in(request)) is None:
             return to_sign_in()
         user, session = who
-        if name not in ("cases", "conduct") or fmt not in ("csv", "xlsx"):
-            return page(request, "staff_problem.html", user, session, status=404, problem="not_found")
-        params = report_query(unit.strip(), _period(period)) | {"format": fmt}
-        if name == "cases":
-            params["group_by"] = "unit"
-        path = f"/api/v1/reports/{name}"
         try:
-            status, content, headers = await upstream.download_as_staff(upstream.reporting, path, desk.token_for(user), path, params)
+            context = await report(request, user, unit, _period(period))
+        except Refused as refused:
+            return problem(request, user, session, refused.answer)
         except Unavailable:
             return problem(request, user, session, None)
-        if status != 200:
-            return problem(request, user, session, Answer(status, _body(content)))
-        return Response(content, headers=headers)
+        tables = [(table, first) for table, _, _, first in context["sections"]]
+        name = f"report-{context['query']['unit'].replace('/', '-')}-{context['report']['period']['label'].replace('..', '_')}"
+        return _file(tables, language(request), 0, name, fmt) or page(request, "staff_problem.html", user, session, status=404,
+                                                                      problem="not_found")
 
     # --- the presidential centre's view ---
 
@@ -247,7 +286,7 @@ def router(portal: Portal) -> APIRouter:
         if compared.status == 200:
             table, rows = sla_table(compared.body, labels, lang,
                                     lambda key: "/staff/reports?" + urlencode({"unit": key, "period": period}))
-            comparison = (table, bar_chart(table, lang, 0), rows)
+            comparison = (table, bar_chart(table, lang, 0), rows, "")
         return page(request, "staff_dashboard_centre.html", user, session, code=code, period=period, status_answer=status,
                     feed=feed, compared=compared, comparison=comparison, labels=labels, reason=lambda a: _reason(a, lang),
                     status_name=lambda s: (STATUSES_FA if lang == "fa" else STATUSES_EN).get(s, s),
@@ -264,8 +303,24 @@ def _period(typed: str) -> str:
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
-def _plain(table, lang: str):
-    return table, bar_chart(table, lang, 0, total_row=False), None
+class Refused(Exception):
+    def __init__(self, answer: Answer | None) -> None:
+        super().__init__(answer.status if answer else "unavailable")
+        self.answer = answer
+
+
+def _plain(table, lang: str, first_column: str):
+    return table, bar_chart(table, lang, 0, total_row=False), None, first_column
+
+
+def _file(tables, lang: str, threshold: int, name: str, fmt: str) -> Response | None:
+    if fmt == "csv":
+        return Response(as_csv(tables, lang, threshold), media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="{name}.csv"'})
+    if fmt == "xlsx":
+        return Response(as_xlsx(tables, lang, threshold), media_type=XLSX,
+                        headers={"content-disposition": f'attachment; filename="{name}.xlsx"'})
+    return None
 
 
 def _months(period: dict) -> list[str]:
@@ -283,14 +338,6 @@ def _reason(answer: Answer, lang: str) -> str:
     detail = error or (answer.body.get("detail") if isinstance(answer.body.get("detail"), dict) else {})
     fallback = "درخواست پذیرفته نشد؛ دوباره تلاش کنید." if lang == "fa" else "The request was refused; try again."
     return detail.get("message_fa" if lang == "fa" else "message_en") or fallback
-
-
-def _body(content: bytes) -> dict:
-    try:
-        body = json.loads(content)
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _event(name: str, text: str) -> str:
