@@ -111,7 +111,7 @@ def test_the_periodic_report_its_downloads_and_the_supervision_view(browser, por
 
     @retry(stop=stop_after_delay(30), wait=wait_fixed(0.5), retry=retry_if_exception_type(AssertionError), reraise=True)
     def status_shown() -> None:  # reporting takes the case from the bus in its own time
-        page.get_by_label("کد رهگیری").fill(code)
+        page.get_by_role("searchbox", name="کد رهگیری").fill(code)
         page.get_by_role("button", name="نمایش وضعیت").click()
         expect(page.locator("#case-status")).to_contain_text(filed["case_number"].translate(TO_PERSIAN), timeout=500)
 

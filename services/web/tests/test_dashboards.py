@@ -246,5 +246,6 @@ async def test_the_centre_view_shows_a_status_the_feed_and_units_compared_or_rep
     assert 'id="feed-refused">این کار با دسترسی status:read است.<' in page.text
     assert "<td>۱۲</td>" in row_of(page.text, "اداره مرودشت")
     assert reporting.calls[0][2] == ("expert", Role.expert, "labour/fars")
+    assert ("/api/v1/changes", {"limit": "25", "latest": "true"}) in [call[:2] for call in reporting.calls]
     assert unknown.status_code == 200 and 'aria-invalid="true"' in unknown.text and 'id="case-status"' not in unknown.text
     assert "پرونده‌ای با این کد رهگیری یافت نشد." in unknown.text

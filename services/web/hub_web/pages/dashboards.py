@@ -273,7 +273,7 @@ def router(portal: Portal) -> APIRouter:
         code, period = ascii_code(code), _period(period)
         try:
             status = await reporting(user, f"/api/v1/status/{code}", "/api/v1/status/{tracking_code}", {}) if code else None
-            feed = await reporting(user, "/api/v1/changes", "/api/v1/changes", {"limit": str(FEED_PAGE), **({"cursor": cursor} if cursor else {})})
+            feed = await reporting(user, "/api/v1/changes", "/api/v1/changes", {"limit": str(FEED_PAGE), "latest": "true", **({"cursor": cursor} if cursor else {})})
             compared = await reporting(user, "/api/v1/reports/cases", "/api/v1/reports/cases", {"period": period, "group_by": "unit"})
             keys = [g["key"] for g in compared.body.get("groups", [])] if compared.status == 200 else []
             keys += [c["unit_id"] for c in feed.body.get("changes", [])] if feed.status == 200 else []
@@ -287,7 +287,7 @@ def router(portal: Portal) -> APIRouter:
             table, rows = sla_table(compared.body, labels, lang,
                                     lambda key: "/staff/reports?" + urlencode({"unit": key, "period": period}))
             comparison = (table, bar_chart(table, lang, 0), rows, "")
-        return page(request, "staff_dashboard_centre.html", user, session, code=code, period=period, status_answer=status,
+        return page(request, "staff_dashboard_centre.html", user, session, code=code, period=period, status_answer=status, cursor=cursor,
                     feed=feed, compared=compared, comparison=comparison, labels=labels, reason=lambda a: _reason(a, lang),
                     status_name=lambda s: (STATUSES_FA if lang == "fa" else STATUSES_EN).get(s, s),
                     show=lambda number: written(number, lang, 0))
