@@ -160,6 +160,15 @@ async def test_a_refusal_or_a_bad_period_is_shown_in_reportings_words(users, rep
     assert 'aria-invalid="true"' in bad.text
 
 
+async def test_an_unknown_unit_is_named_at_the_top_of_the_report_not_beside_the_period(users, reporting) -> None:
+    reporting.answers["/api/v1/reports/cases"] = Answer(422, {"error": {
+        "code": "unknown_unit", "message_fa": "واحد «labour/nowhere» شناخته نیست.", "message_en": "Unknown unit"}})
+    async with signed_in(users) as client:
+        page = await client.get("/staff/reports", params={"unit": "labour/nowhere"})
+    assert page.status_code == 422 and "واحد «labour/nowhere» شناخته نیست." in page.text
+    assert 'aria-invalid="true"' not in page.text and 'id="table-sla"' not in page.text
+
+
 async def test_the_live_stream_sends_the_figures_again_when_a_rating_changes_them(users, reporting, monkeypatch) -> None:
     answers = iter([satisfaction(6, 4.17), satisfaction(6, 4.17), satisfaction(7, 4.29)])
     last = [satisfaction(7, 4.29)]

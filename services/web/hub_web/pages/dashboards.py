@@ -121,14 +121,15 @@ def router(portal: Portal) -> APIRouter:
             answer = await reporting(user, "/api/v1/satisfaction", "/api/v1/satisfaction", query)
             if answer.status == 422:
                 return page(request, "staff_dashboard_satisfaction.html", user, session, status=422, query=query, figures=None,
-                            errors={"period": _reason(answer, language(request))}, trail=[], live="")
+                            errors=_input_error(answer, language(request)), trail=[], live="")
             if answer.status != 200:
                 return problem(request, user, session, answer)
             figures = await satisfaction_figures(request, answer.body, query["by"], period)
+            root = answer.body["unit"]
+            levels = await names(crumbs(root, user.unit), language(request))
         except Unavailable:
             return problem(request, user, session, None)
-        root = answer.body["unit"]
-        trail = [(unit_id, (await names([unit_id], language(request))).get(unit_id, unit_id)) for unit_id in crumbs(root, user.unit)]
+        trail = [(unit_id, levels.get(unit_id, unit_id)) for unit_id in crumbs(root, user.unit)]
         return page(request, "staff_dashboard_satisfaction.html", user, session, query=query | {"unit": root}, figures=figures,
                     errors={}, trail=trail, live="/staff/satisfaction/events?" + urlencode(query | {"unit": root}),
                     download_query=urlencode(query | {"unit": root}))
@@ -238,7 +239,7 @@ def router(portal: Portal) -> APIRouter:
         except Refused as refused:
             if refused.answer is not None and refused.answer.status == 422:
                 return page(request, "staff_dashboard_reports.html", user, session, status=422, sections=[],
-                            query=report_query(unit.strip(), _period(period)), errors={"period": _reason(refused.answer, lang)})
+                            query=report_query(unit.strip(), _period(period)), errors=_input_error(refused.answer, lang))
             return problem(request, user, session, refused.answer)
         except Unavailable:
             return problem(request, user, session, None)
@@ -331,6 +332,12 @@ def _months(period: dict) -> list[str]:
     index = lambda day: day.year * 12 + day.month - 1  # noqa: E731
     start = index(first) if index(last) > index(first) else index(last) - TREND_MONTHS + 1
     return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(start, index(last) + 1)]
+
+
+def _input_error(answer: Answer, lang: str) -> dict[str, str]:
+    """Reporting's 422 beside the period field, or at the top for anything else (an unknown unit)."""
+    code = (answer.body.get("error") or {}).get("code", "") if isinstance(answer.body, dict) else ""
+    return {"period" if "period" in code or "date" in code or "range" in code else "form": _reason(answer, lang)}
 
 
 def _reason(answer: Answer, lang: str) -> str:
