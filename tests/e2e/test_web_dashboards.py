@@ -73,6 +73,10 @@ def test_a_rating_reaches_the_managers_open_dashboard_within_seconds_without_a_r
     expect(manager.locator("#table-satisfaction")).to_contain_text("emp-0417", timeout=LIVE_SECONDS * 1000)
     expect(manager.locator("#table-satisfaction tbody tr", has_text="emp-0417").locator("td").nth(1)).to_have_text("۲٫۰۰")
     check_page(manager)
+    manager.get_by_role("link", name="English").click()
+    expect(manager.get_by_role("heading", level=1)).to_have_text("Visitors' satisfaction")
+    expect(manager.locator("#total-ratings")).to_have_text("10")
+    check_page(manager)
 
     without_js = new_page(browser, portal_hub, javascript=False)
     sign_in(without_js, "e2e-manager-fars", "e2e-manager-fars-password-long")

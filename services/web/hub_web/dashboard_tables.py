@@ -5,6 +5,7 @@ bar that tells nothing of its size."""
 
 from dataclasses import dataclass
 
+from hub_shared.reference import topics
 from hub_web.open_data import Number, Table, month_name
 
 NATIONAL = "national"
@@ -100,12 +101,14 @@ def trend_table(months: list[tuple[str, dict]], lang: str) -> Table:
 
 
 def causes_table(report: dict, lang: str) -> Table:
-    """The most frequent topics of the period's cases, against the period before."""
+    """The most frequent topics of the period's cases, against the period before, named as the shared list of
+    topics names them."""
     t = label_text(lang)
+    labels = {topic.id: t(topic.label_fa, topic.label_en) for topic in topics()}
     table = Table("causes", t("موضوع‌های پرتکرار", "Most frequent topics"),
                   [t("پرونده‌ها", "Cases"), t("دوره پیش", "Period before"), t("تغییر", "Change")], charted=0)
     for topic in report["top_topics"]:
-        name = t("دسته‌بندی نشده", "Unclassified") if topic["topic_id"] == "unclassified" else topic["topic_id"]
+        name = t("دسته‌بندی نشده", "Unclassified") if topic["topic_id"] == "unclassified" else labels.get(topic["topic_id"], topic["topic_id"])
         table.rows.append((name, [Number(topic["cases"], False), Number(topic["previous"], False),
                                   Number(topic["change"], False, "change")]))
     return table

@@ -53,7 +53,7 @@ def case_report(unit: str = "labour/fars", month: str = "1405-09") -> dict:
     marvdasht, shiraz = figures(12, 10, 3, 0.7, 9.0, "labour/fars/marvdasht"), figures(20, 18, 1, 0.95, 4.0, "labour/fars/shiraz")
     return {"unit": unit, "period": PERIOD | {"label": month}, "previous_period": PERIOD, "totals": figures(32, 28, 4, 0.857, 5.0),
             "group_by": "unit", "groups": [marvdasht, shiraz], "min_cases": 10,
-            "top_topics": [{"topic_id": "wages", "cases": 14, "previous": 9, "change": 5},
+            "top_topics": [{"topic_id": "wages-labour-relations", "cases": 14, "previous": 9, "change": 5},
                            {"topic_id": "staff-conduct", "cases": 4, "previous": 6, "change": -2}],
             "ranking": [shiraz | {"rank": 1}, marvdasht | {"rank": 2}]}
 
@@ -221,7 +221,7 @@ async def test_the_periodic_report_shows_sla_slowest_units_trend_causes_and_cond
     trend = re.search(r'id="table-trend">.*?</table>', page.text, re.S)[0]
     assert "تیر ۱۴۰۵" in trend and "آذر ۱۴۰۵" in trend
     causes = re.search(r'id="table-causes">.*?</table>', page.text, re.S)[0]
-    assert "wages" in causes and "<td>+۵</td>" in causes and "<td>-۲</td>" in causes
+    assert "دستمزد و روابط کار" in causes and "<td>+۵</td>" in causes and "<td>-۲</td>" in causes
     assert "<td>۲۵</td>" in re.search(r'id="table-conduct">.*?</table>', page.text, re.S)[0] and "emp-204" in page.text
     assert 'href="/staff/reports/download.xlsx?period=1405-09&amp;unit=labour%2Ffars"' in page.text
     assert csv_file.headers["content-disposition"] == 'attachment; filename="report-labour-fars-1405-09.csv"'
