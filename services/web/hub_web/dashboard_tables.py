@@ -50,15 +50,18 @@ def satisfaction_table(data: dict, names: dict[str, str], lang: str, link) -> tu
 
 
 def sla_table(report: dict, names: dict[str, str], lang: str, link) -> tuple[Table, list[Row]]:
-    """Cases on time and overdue per unit one level down (reporting's `group_by=unit`), then the whole subtree."""
+    """Cases on time and overdue per unit one level down (reporting's `group_by=unit`), then the whole subtree;
+    escalations are those of the period, at the unit holding the case."""
     t = label_text(lang)
     table = Table("sla", t("پاسخ به‌موقع به تفکیک واحد", "Answered on time, by unit"),
                   [t("دریافتی", "Received"), t("پاسخ داده‌شده", "Answered"), t("گذشته از مهلت", "Overdue"),
                    t("پاسخ به‌موقع", "On time"), t("میانه زمان پاسخ (روز کاری)", "Median answer time (working days)"),
-                   t("بازگشایی", "Reopened"), t("انتقال", "Transfers")], charted=3, ceiling=1)
+                   t("بازگشایی", "Reopened"), t("انتقال", "Transfers"), t("ارجاع به سطح بالاتر", "Escalations")], charted=3, ceiling=1)
+    escalated = {e["key"]: e["escalations"] for e in report.get("escalations_by_unit", [])}
     rows = []
     for group in [*report["groups"], {**report["totals"], "key": None}]:
-        numbers = _case_numbers(group)
+        count = report.get("escalations", 0) if group["key"] is None else escalated.get(group["key"], 0)
+        numbers = [*_case_numbers(group), Number(count, False)]
         label = t("همه", "All") if group["key"] is None else names.get(group["key"], group["key"])
         target = None if group["key"] is None else link(group["key"])
         rows.append(Row(label, target, numbers))

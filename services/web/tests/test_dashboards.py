@@ -55,7 +55,8 @@ def case_report(unit: str = "labour/fars", month: str = "1405-09") -> dict:
             "group_by": "unit", "groups": [marvdasht, shiraz], "min_cases": 10,
             "top_topics": [{"topic_id": "wages-labour-relations", "cases": 14, "previous": 9, "change": 5},
                            {"topic_id": "staff-conduct", "cases": 4, "previous": 6, "change": -2}],
-            "ranking": [shiraz | {"rank": 1}, marvdasht | {"rank": 2}]}
+            "ranking": [shiraz | {"rank": 1}, marvdasht | {"rank": 2}],
+            "escalations": 4, "escalations_by_unit": [{"key": "labour/fars/marvdasht", "escalations": 4}]}
 
 
 CONDUCT = {"unit": "labour/fars", "period": PERIOD, "topics": ["staff-conduct", "bribery-corruption"],
@@ -228,6 +229,7 @@ async def test_the_periodic_report_shows_sla_slowest_units_trend_causes_and_cond
     lines = list(csv.reader(io.StringIO(csv_file.content.decode("utf-8-sig"))))
     assert ["واحد", "دریافتی", "پاسخ داده‌شده", "گذشته از مهلت", "پاسخ به‌موقع"] == lines[1][:5]
     assert ["اداره مرودشت", "12", "10", "3", "70.0%"] == lines[2][:5], "the page's table, in Latin digits"
+    assert (lines[1][-1], lines[2][-1], lines[3][-1], lines[4][-1]) == ("ارجاع به سطح بالاتر", "4", "0", "4")
     assert ["emp-204 (اداره مرودشت)", "2"] in lines
     book = load_workbook(io.BytesIO(xlsx_file.content))
     assert book.sheetnames[:2] == ["پاسخ به‌موقع به تفکیک واحد", "کندترین واحدها"] and book.active.sheet_view.rightToLeft
