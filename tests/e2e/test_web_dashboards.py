@@ -108,6 +108,11 @@ def test_the_periodic_report_its_downloads_and_the_supervision_view(browser, por
     page.get_by_role("button", name="نمایش").click()
     expect(page.locator(".error-summary")).to_be_visible()
     check_page(page)
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Periodic report")
+    expect(page.locator("#table-sla")).to_contain_text("Escalations")
+    check_page(page)
+    page.get_by_role("link", name="فارسی").click()
 
     page.get_by_role("link", name="نمای نظارتی").click()
     expect(page.locator("#table-sla")).to_contain_text("وزارت تعاون، کار و رفاه اجتماعی")  # the agencies compared
