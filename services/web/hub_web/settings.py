@@ -20,6 +20,8 @@ class WebSettings(BaseSettings):
         "The users registry (`hub user add NAME --password`) whose staff sign in to /staff; empty: users.json in HUB_DATA_DIR"))
     staff_idle_minutes: int = Field(30, ge=1, le=480, description="A staff session ends after this long without a page")
     staff_session_hours: int = Field(10, ge=1, le=24, description="A staff session ends this long after sign-in, busy or not")
+    dashboard_refresh_seconds: float = Field(2, ge=0.2, le=60, description=(
+        "How often an open dashboard asks reporting for its figures again (sent to the browser when they change)"))
     upstream_timeout_seconds: float = Field(10, gt=0, le=120, description="Longest wait for another service's answer")
     form_key: SecretStr = Field(SecretStr(DEVELOPMENT_ONLY_FORM_KEY), min_length=16,
                                 description="Key that signs the forms' anti-forgery tokens; set a long random value in production")
