@@ -55,6 +55,7 @@ def router(portal: Portal, calendars: Calendars) -> APIRouter:
 
     def sign_in_page(request: Request, status: int = 200, **context) -> Response:
         return portal.render(request, "staff_sign_in.html", status=status, values=context.pop("values", {}), failures=FAILURES_ALLOWED,
+                             sso=portal.oidc.enabled,
                              lockout_minutes=LOCKOUT_MINUTES, idle_minutes=portal.settings.staff_idle_minutes, **context)
 
     def refusal(request: Request, user: User, session: Session, answer: Answer) -> Response:
