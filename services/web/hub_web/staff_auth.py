@@ -21,6 +21,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -46,18 +47,22 @@ class Lockout:
     def __init__(self, allowed: int = FAILURES_ALLOWED, minutes: int = LOCKOUT_MINUTES, clock=time.monotonic) -> None:
         self.allowed, self.window, self._clock = allowed, minutes * 60, clock
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()  # sign-ins are checked in worker threads (Argon2 stays off the event loop)
 
     def locked(self, name: str) -> bool:
-        return len(self._recent(name)) >= self.allowed
+        with self._lock:
+            return len(self._recent(name)) >= self.allowed
 
     def failed(self, name: str) -> None:
-        self._recent(name).append(self._clock())
-        self._failures.move_to_end(name)
-        while len(self._failures) > _MAX_TRACKED:
-            self._failures.popitem(last=False)
+        with self._lock:
+            self._recent(name).append(self._clock())
+            self._failures.move_to_end(name)
+            while len(self._failures) > _MAX_TRACKED:
+                self._failures.popitem(last=False)
 
     def succeeded(self, name: str) -> None:
-        self._failures.pop(name, None)
+        with self._lock:
+            self._failures.pop(name, None)
 
     def _recent(self, name: str) -> deque[float]:
         times = self._failures.setdefault(name, deque())

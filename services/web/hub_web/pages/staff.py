@@ -9,6 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from hub_shared.calendar import Calendars
 from hub_shared.users import User
@@ -80,7 +81,7 @@ def router(portal: Portal, calendars: Calendars) -> APIRouter:
         lang = language(request)
         if not name or not password:
             return sign_in_page(request, status=422, values={"username": name}, errors={"form": _MISSING[lang == "en"]})
-        outcome = desk.sign_in(name, password)
+        outcome = await run_in_threadpool(desk.sign_in, name, password)  # Argon2, and a rehash's write: off the event loop
         if not isinstance(outcome, Session):
             status, message = (429, _locked(lang)) if outcome == "locked" else (401, _WRONG[lang == "en"])
             return sign_in_page(request, status=status, values={"username": name}, errors={"form": message})
