@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from hub_cli.stack import WEB, free_port

@@ -13,8 +13,8 @@ from hub_shared.settings import HubSettings
 from hub_shared.tokens import AuthSettings
 from hub_web import persian
 from hub_web.forms import FieldErrors
-from hub_web.oidc import OidcClient
 from hub_web.i18n import ASPECTS, KINDS, OUTCOMES_EN, STATUSES_EN, language, pick
+from hub_web.oidc import OidcClient
 from hub_web.security import FormGuard
 from hub_web.settings import WebSettings
 from hub_web.staff_auth import SessionCookie, StaffDesk

@@ -12,11 +12,11 @@ from argon2 import PasswordHasher
 from hub_shared.auth import Role
 from hub_shared.passwords import hash_password, password_matches
 from hub_shared.settings import HubSettings
+from hub_shared.tokens import AuthSettings
 from hub_shared.users import User, UserRegistry
 from hub_web.app import create_app
 from hub_web.settings import WebSettings
-from hub_web.staff_auth import COOKIE, StaffDesk, SessionCookie
-from hub_shared.tokens import AuthSettings
+from hub_web.staff_auth import SessionCookie, StaffDesk
 
 PASSWORD = "a long enough secret"
 NEW = "three quiet rivers at dawn"

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from hub_shared.calendar import Calendars
 from hub_shared.users import User
 from hub_web.cartable import CHANNELS, RISKS, inbox_params, read_filters, risk, search_terms, tabs, topic_names, unit_choices
-from hub_web.i18n import KINDS, language
+from hub_web.i18n import language
 from hub_web.persian import now_utc, parse_moment, persian_digits
 from hub_web.portal import Portal
 from hub_web.staff_auth import COOKIE, FAILURES_ALLOWED, LOCKOUT_MINUTES, Session
