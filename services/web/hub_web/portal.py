@@ -14,6 +14,7 @@ from hub_shared.tokens import AuthSettings
 from hub_web import persian
 from hub_web.forms import FieldErrors
 from hub_web.i18n import ASPECTS, KINDS, OUTCOMES_EN, STATUSES_EN, language, pick
+from hub_web.oidc import OidcClient
 from hub_web.security import FormGuard
 from hub_web.settings import WebSettings
 from hub_web.staff_auth import SessionCookie, StaffDesk
@@ -32,6 +33,7 @@ class Portal:
         self.staff = StaffDesk(settings.users_file or hub.data_dir / "users.json",
                                SessionCookie(settings.form_key.get_secret_value(), settings.staff_idle_minutes, settings.staff_session_hours),
                                auth or AuthSettings())
+        self.oidc = OidcClient(settings, self.staff.auth, settings.form_key.get_secret_value())
         self.templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
     def render(self, request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
