@@ -27,7 +27,6 @@ class Router:
     async def on_registered(self, session: AsyncSession, envelope: Envelope) -> None:
         case: CaseRegistered = envelope.data
         now = datetime.now(UTC)
-        self._rules.reload_if_changed()
         outcome = self._rules.decide(CaseFacts(
             target=case.target, kind=case.kind, channel=case.channel, confidential=case.confidential,
             about_employee=case.about_employee is not None, topic=case.topic_id, keywords=frozenset(case.keywords)))
