@@ -23,12 +23,12 @@ from hub_followup.ladder import pause_clock, resume_clock
 from hub_shared.auth import Principal, Role
 from hub_shared.consumer import Handler, preload, preloaded
 from hub_shared.envelope import Envelope
-from hub_shared.pending import add_row
 from hub_shared.events import (AnswerOutcome, AnswerReturnedForRework, CaseAnswered, CaseArchived, CaseForwarded,
                                CaseClassified, CaseRegistered, CaseRejected, CaseReopened, CaseReturned, CaseRouted, CaseTransferred,
                                FieldInspectionRecorded, InformationReceived, InformationRequested, NotificationRequested,
                                NotificationTemplate, OpinionGiven, ResponseRejected, ResponseSubmitted, SourceRef,
                                SubmitResponse)
+from hub_shared.pending import add_row
 from hub_shared.service import Runtime
 from hub_shared.text import normalize_text
 
