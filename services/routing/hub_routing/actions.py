@@ -13,12 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub_routing.models import Move, Referral
 from hub_routing.rulebook import RETURN_REASONS, RuleBook, nearest
 from hub_routing.settings import RoutingSettings
-from hub_shared.auth import AUTH_RESPONSES, Forbidden, Principal, Role, Scope, check_case_access, requires
+from hub_shared.access import CASE_ACTIONS, CaseAction
+from hub_shared.auth import AUTH_RESPONSES, Forbidden, Principal, Scope, check_case_access, requires
 from hub_shared.events import CaseForwarded, CaseReturned, CaseTransferred, Target
 from hub_shared.reference import org_seed
 from hub_shared.service import Runtime
 
-MOVERS = frozenset({Role.expert, Role.office_manager, Role.provincial_supervisor, Role.national_supervisor})
+MOVERS = CASE_ACTIONS[CaseAction.move]
 NOT_FOUND = {404: {"description": "No routed case has this id"},
              409: {"description": "The move is not allowed now; the body says why"}}
 
