@@ -66,6 +66,7 @@ class CaseAction(str, Enum):
     record_inspection = "record_inspection"  # followup: a field inspection's findings
     decide = "decide"  # followup: approve the final answer, or send the work back for rework
     move = "move"  # routing: transfer to another agency, forward down, return
+    reject = "reject"  # routing: not to be processed, for one of the legal reasons
     classify = "classify"  # intake: confirm or correct the case's topic
 
 
@@ -78,5 +79,6 @@ CASE_ACTIONS: dict[CaseAction, frozenset[Role]] = {
     CaseAction.record_inspection: frozenset({Role.inspector, Role.expert}),
     CaseAction.decide: frozenset({Role.office_manager, Role.provincial_supervisor, Role.national_supervisor}),
     CaseAction.move: frozenset({Role.expert, Role.office_manager, Role.provincial_supervisor, Role.national_supervisor}),
+    CaseAction.reject: frozenset({Role.expert, Role.office_manager}),
     CaseAction.classify: frozenset({Role.expert, Role.office_manager, Role.inspector}),
 }

@@ -14,7 +14,6 @@ from hub_web.forms import FieldErrors
 from hub_web.i18n import pick
 
 MAX_WORK_TEXT = 20_000  # followup's limit on a step's text
-RETURN_REASONS = {"outside_mandate": ("خارج از حیطه وظایف این دفتر", "Outside this office's mandate")}
 OUTCOMES = {AnswerOutcome.upheld.value: ("وارد است", "Upheld"), AnswerOutcome.partly_upheld.value: ("بخشی وارد است", "Partly upheld"),
             AnswerOutcome.not_upheld.value: ("وارد نیست", "Not upheld"),
             AnswerOutcome.not_within_mandate.value: ("خارج از صلاحیت", "Outside the agency's mandate")}
@@ -121,6 +120,13 @@ ACTIONS = {action.name: action for action in (
            "POST", "/return", lambda v: {"reason_code": v["reason_code"], "note": v["note"]},
            (_choice("reason_code", ("علت اعاده", "Reason"), "return_reasons"), _text("note", ("توضیح", "Note"), most=1000, optional=True)),
            step=CaseAction.move, done=("پرونده اعاده شد.", "The case was returned.")),
+    Action("reject", ("رد پرونده (مردود)", "Reject the case"), ("رد پرونده", "Reject the case"), "routing", "POST", "/reject",
+           lambda v: {"reason_code": v["reason_code"], "note": v["note"]},
+           (_choice("reason_code", ("علت قانونی رد", "Legal reason"), "reject_reasons"),
+            _text("note", ("توضیح برای سابقه پرونده", "Note for the record"), most=1000, optional=True)), step=CaseAction.reject,
+           notice=("علت انتخاب‌شده به شهروند گفته می‌شود و پیگیری پرونده پایان می‌یابد؛ توضیح فقط در سابقه می‌ماند.",
+                   "The citizen is told the reason chosen and the follow-up stops; the note stays in the record."),
+           done=("پرونده رد شد و علت آن به شهروند اعلام می‌شود.", "The case was rejected; the citizen is told why.")),
     Action("classification", ("موضوع پرونده", "The case's topic"), ("ثبت موضوع", "Set the topic"), "intake", "PUT", "/classification",
            lambda v: {"topic": v["topic"]}, (_choice("topic", ("موضوع", "Topic"), "topics"),), step=CaseAction.classify,
            done=("موضوع پرونده ثبت شد.", "The topic was recorded.")),

@@ -113,7 +113,7 @@ async def test_each_role_is_offered_its_own_steps_beside_the_ladder_the_work_and
     expert, _ = await signed_in(registry, "expert")
     page = (await expert.get(f"/staff/cases/{CASE}")).text
     assert forms_on(page) == {"response", "information-request", "information-received", "opinion", "field-inspection", "forward",
-                              "transfer", "return", "classification", "attachment"}
+                              "transfer", "return", "reject", "classification", "attachment"}
     assert "پیگیری ۲" in page and "یادآوری پیش از مهلت ۵" in page and "در انتظار" in page
     assert "پاسخ واحد با سند" in page and "responder-1" in page and "مرحله رسیدگی:" in page and "پاسخ واحد ثبت شده" in page
     assert f'href="/staff/cases/{CASE}/attachments/{FILE_ID}"' in page and "نامه.pdf" in page
@@ -124,7 +124,7 @@ async def test_each_role_is_offered_its_own_steps_beside_the_ladder_the_work_and
     assert forms_on((await responder.get(f"/staff/cases/{CASE}")).text) == {"response"}
     manager, _ = await signed_in(registry, "manager")
     offered = forms_on((await manager.get(f"/staff/cases/{CASE}")).text)
-    assert {"approval", "rework", "forward"} <= offered and "opinion" not in offered and "field-inspection" not in offered
+    assert {"approval", "rework", "forward", "reject"} <= offered and "opinion" not in offered and "field-inspection" not in offered
 
 
 async def test_a_step_goes_to_its_service_and_leads_to_a_page_that_says_it_was_taken(registry, services) -> None:

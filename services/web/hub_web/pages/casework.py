@@ -13,9 +13,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from hub_shared.access import ROLE_SCOPES, Scope
+from hub_shared.reasons import REJECT_REASONS, RETURN_REASONS
 from hub_shared.reference import topics
 from hub_shared.users import User
-from hub_web.casework import ACTIONS, OUTCOMES, RETURN_REASONS, Action, check, form_values, offered, service_refusal
+from hub_web.casework import ACTIONS, OUTCOMES, Action, check, form_values, offered, service_refusal
 from hub_web.forms import FieldErrors, media_type_of
 from hub_web.i18n import language, pick
 from hub_web.pages.staff import STAGES
@@ -213,6 +214,7 @@ async def _options(portal: Portal, token: str, case: dict, actions: list[Action]
     names = {item.options for action in actions for item in action.fields}
     options: dict[str, dict] = {"outcomes": {k: pick(v, lang) for k, v in OUTCOMES.items()},
                                 "return_reasons": {k: pick(v, lang) for k, v in RETURN_REASONS.items()},
+                                "reject_reasons": {k: pick(v, lang) for k, v in REJECT_REASONS.items()},
                                 "topics": {topic.id: topic.label_fa if lang == "fa" else topic.label_en for topic in topics()},
                                 "attachments": {item["attachment_id"]: item["filename"] for item in (files or {}).get("items", [])}}
     if "agencies" in names:
