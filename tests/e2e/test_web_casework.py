@@ -4,8 +4,6 @@ responder answers with a document; the office manager approves the final answer 
 citizen's tracking page shows it; a supervisor of another province gets nothing of the case. axe-core runs on each
 page, folded forms opened."""
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Page, expect
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
@@ -21,13 +19,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 OFFICE = "health/tehran/performance-office"  # where a health complaint about Tehran is referred
 COUNTY = "health/tehran/tehran-city"  # the county office beside it, under the province's directorate
 FINAL = "معوقات مستمری شما پرداخت شد و از این ماه مستمری به‌موقع واریز می‌شود."
-
-
-@pytest.fixture
-def page(browser, portal_hub) -> Iterator[Page]:  # noqa: F811
-    page = new_page(browser, portal_hub)
-    yield page
-    page.context.close()
 
 
 def open_from_cartable(page: Page, code: str) -> None:
@@ -49,7 +40,8 @@ def action(page: Page, title: str):
     return page.locator("details.action[open] form")
 
 
-def test_a_case_is_referred_down_answered_with_a_document_approved_and_read_by_the_citizen(page, portal_hub) -> None:
+def test_a_case_is_referred_down_answered_with_a_document_approved_and_read_by_the_citizen(browser, portal_hub) -> None:  # noqa: F811
+    page = new_page(browser, portal_hub)
     national_id = random_national_id()
     filed = submit(portal_hub, national_id=national_id, target={"agency": "health", "province": "tehran", "county": None})
     assert referred_unit(portal_hub, filed["tracking_code"]) == OFFICE
@@ -64,6 +56,12 @@ def test_a_case_is_referred_down_answered_with_a_document_approved_and_read_by_t
     expect(page.locator("details.action summary")).to_have_count(11)  # an expert's steps; approving is the manager's
     expect(page.locator("details.action summary", has_text="تأیید پاسخ نهایی")).to_have_count(0)
     check_page(page)
+    page.get_by_role("link", name="English").click()
+    transfer = action(page, "Transfer to another agency")
+    expect(transfer).to_contain_text("The deadline is kept")
+    expect(page.locator("#ladder")).to_contain_text("Reminder before the deadline")
+    check_page(page)
+    page.get_by_role("link", name="فارسی").click()
 
     document = action(page, "افزودن سند به پرونده")
     document.get_by_label("مدارک (PDF، JPEG، PNG یا TIFF) (اختیاری)").set_input_files(
@@ -129,7 +127,10 @@ def test_a_case_is_referred_down_answered_with_a_document_approved_and_read_by_t
     approval.get_by_role("button", name="تأیید و ارسال پاسخ نهایی").click()
     expect(page.locator("#done")).to_have_text("پاسخ نهایی تأیید و برای شهروند فرستاده شد.")
     check_page(page)
-    page.get_by_role("link", name="بازگشت به پرونده").click()
+    page.context.close()
+    page = new_page(browser, portal_hub, javascript=False)  # a browser that runs no script: the forms work the same
+    sign_in(page, "e2e-cw-manager", manager)
+    page.goto(case_url)
     again = action(page, "تأیید پاسخ نهایی")  # a second approval: followup refuses it, in its own words
     again.get_by_label("پاسخ نهایی به شهروند").fill("پاسخ دوم")
     again.get_by_label("نتیجه").select_option("upheld")
@@ -137,8 +138,8 @@ def test_a_case_is_referred_down_answered_with_a_document_approved_and_read_by_t
     again.get_by_role("button", name="تأیید و ارسال پاسخ نهایی").click()
     expect(page.locator("#refusal")).to_have_text("این پرونده در جریان رسیدگی نیست (پاسخ داده، اعاده، مردود یا بایگانی شده است).")
     expect(page.get_by_label("پاسخ نهایی به شهروند")).to_have_value("پاسخ دوم")
-    check_page(page)
-    page.get_by_role("button", name="خروج").click()
+    page.context.close()
+    page = new_page(browser, portal_hub)
 
     follow(page, filed["tracking_code"], national_id, expected=FINAL)
     expect(page.locator("main")).to_contain_text("ماده ۱۲ قانون تأمین اجتماعی")
@@ -151,3 +152,49 @@ def test_a_case_is_referred_down_answered_with_a_document_approved_and_read_by_t
     check_page(page)
     page.goto(file_url)  # nor its documents
     expect(page.get_by_role("heading", level=1)).to_have_text("دسترسی داده نشد")
+    page.context.close()
+
+
+def test_an_expert_transfers_a_case_keeping_its_deadline_and_rejects_another_for_a_legal_reason(browser, portal_hub) -> None:  # noqa: F811
+    office = "labour/tehran/performance-office"
+    national_id = random_national_id()
+    moved, rejected = (submit(portal_hub, national_id=national_id if n else random_national_id(),
+                              target={"agency": "labour", "province": "tehran", "county": None}) for n in (0, 1))
+    assert referred_unit(portal_hub, moved["tracking_code"]) == office == referred_unit(portal_hub, rejected["tracking_code"])
+    page = new_page(browser, portal_hub)
+    sign_in(page, "e2e-cw-expert-tehran", staff_account(portal_hub, "e2e-cw-expert-tehran", Role.expert, office))
+
+    open_from_cartable(page, moved["tracking_code"].translate(TO_PERSIAN))
+    deadline = page.locator("#deadline").inner_text()
+    transfer = action(page, "انتقال به دستگاه دیگر")
+    expect(transfer).to_contain_text("مهلت پاسخ حفظ می‌شود")
+    transfer.get_by_label("دستگاه مقصد").select_option("interior")
+    transfer.get_by_label("دلیل انتقال").fill("موضوع در صلاحیت وزارت کشور است")
+    transfer.get_by_role("button", name="انتقال پرونده").click()
+    expect(page.locator("#done")).to_have_text("پرونده به دستگاه مقصد منتقل شد.")
+    check_page(page)
+    interior = staff_account(portal_hub, "e2e-cw-expert-interior", Role.expert, "interior/tehran")
+    page.get_by_role("button", name="خروج").click()
+    sign_in(page, "e2e-cw-expert-interior", interior)
+    open_from_cartable(page, moved["tracking_code"].translate(TO_PERSIAN))  # the other agency's office has it now
+    expect(page.locator("#deadline")).to_have_text(deadline)  # the same date, the same working days left
+    page.get_by_role("button", name="خروج").click()
+
+    sign_in(page, "e2e-cw-expert-tehran", staff_account_password("e2e-cw-expert-tehran"))
+    open_from_cartable(page, rejected["tracking_code"].translate(TO_PERSIAN))
+    reject = action(page, "رد پرونده (مردود)")
+    reject.get_by_label("علت قانونی رد").select_option("unreasoned")
+    reject.get_by_label("توضیح برای سابقه پرونده (اختیاری)").fill("هیچ مدرکی پیوست نشده است")
+    check_page(page)
+    reject.get_by_role("button", name="رد پرونده").click()
+    expect(page.locator("#done")).to_have_text("پرونده رد شد و علت آن به شهروند اعلام می‌شود.")
+    page.context.close()
+
+    citizen = new_page(browser, portal_hub)
+    follow(citizen, rejected["tracking_code"], national_id, expected="شکایت مستدل و مستند نیست")
+    check_page(citizen)
+    citizen.context.close()
+
+
+def staff_account_password(name: str) -> str:
+    return f"{name}-password-long"  # as staff_account makes it
