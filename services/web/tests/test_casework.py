@@ -171,7 +171,8 @@ async def test_a_refused_form_keeps_every_answer_and_says_how_to_fix_it_in_persi
 async def test_a_step_the_role_may_not_take_or_a_forged_form_sends_nothing(registry, services) -> None:
     responder, token = await signed_in(registry, "responder")
     opinion = await responder.post(f"/staff/cases/{CASE}/actions/opinion", data={"form_token": token, "text": "x", "proposed_outcome": "upheld"})
-    assert opinion.status_code == 404
+    assert opinion.status_code == 403 and "«نظر کارشناسی» در نقش شما تعریف نشده است." in opinion.text
+    assert (await responder.post(f"/staff/cases/{CASE}/actions/no-such-step", data={"form_token": token})).status_code == 404
     forged = await responder.post(f"/staff/cases/{CASE}/actions/response", data={"text": "پاسخ"})
     assert forged.status_code == 403 and services.sent == []
 
@@ -195,3 +196,38 @@ async def test_a_units_document_is_kept_by_intake_or_named_by_its_fingerprint_wh
                                           data={"form_token": responder_token, "text": "پاسخ با فایل نادرست"})
     assert not_a_document.status_code == 422 and "فقط PDF، JPEG، PNG یا TIFF" in not_a_document.text
     assert ">پاسخ با فایل نادرست</textarea>" in not_a_document.text
+
+
+async def test_a_user_outside_the_cases_units_gets_the_services_refusal_for_a_step_and_a_document(registry, services, monkeypatch) -> None:
+    registry.add(User(subject="fars", role=Role.provincial_supervisor, unit="labour/fars", password_hash=hash_password(PASSWORD)))
+    outside = Answer(403, {"error": {"code": "forbidden", "message_fa": "این پرونده خارج از واحدهای تحت مسئولیت شماست.",
+                                     "message_en": "Case 1405-00000042 is handled outside labour/fars."}})
+    shown = services.as_staff
+
+    async def refusing(upstream, client, path, token, route, params=None):
+        return outside if verify(AuthSettings(), token).subject == "fars" else await shown(upstream, client, path, token, route, params)
+
+    services.as_staff = refusing
+    fars, token = await signed_in(registry, "fars")
+    step = await fars.post(f"/staff/cases/{CASE}/actions/rework", data={"form_token": token, "reason": "دوباره بررسی شود"})
+    assert step.status_code == 403 and "این پرونده خارج از واحدهای تحت مسئولیت شماست." in step.text and services.sent == []
+
+    class File:
+        def __init__(self, status: int, content: bytes, headers: dict) -> None:
+            self.status_code, self.content, self.headers = status, content, headers
+
+        def json(self):
+            return outside.body
+
+    async def file_as_staff(self, path, token, route):
+        if verify(AuthSettings(), token).subject == "fars":
+            return File(403, b"", {})
+        return File(200, PDF, {"content-type": "application/pdf", "content-disposition": "attachment; filename*=UTF-8''x.pdf"})
+
+    monkeypatch.setattr(Upstream, "file_as_staff", file_as_staff)
+    refused = await fars.get(f"/staff/cases/{CASE}/attachments/{FILE_ID}")
+    assert refused.status_code == 403 and "خارج از واحدهای تحت مسئولیت شماست" in refused.text
+    expert, _ = await signed_in(registry, "expert")
+    download = await expert.get(f"/staff/cases/{CASE}/attachments/{FILE_ID}")
+    assert download.status_code == 200 and download.content == PDF
+    assert download.headers["content-disposition"].startswith("attachment") and download.headers["content-type"] == "application/pdf"

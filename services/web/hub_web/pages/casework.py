@@ -80,8 +80,11 @@ def router(portal: Portal) -> APIRouter:
         if (who := desk.user_of(request.cookies.get(COOKIE))) is None:
             return to_sign_in()
         action = ACTIONS.get(name)
-        if action is None or action not in offered(who[0].role, _scopes(who[0])):
+        if action is None:
             return page(request, "staff_problem.html", who, status=404, problem="not_found")
+        if action not in offered(who[0].role, _scopes(who[0])):  # the service would refuse it too: nothing is sent
+            return page(request, "staff_problem.html", who, status=403, problem="refused", body={"error": {
+                "message_fa": f"«{action.title[0]}» در نقش شما تعریف نشده است.", "message_en": f"“{action.title[1]}” is not for your role."}})
         token = desk.token_for(who[0])
         try:
             case = await _get(portal, "intake", f"/api/v1/cases/{case_id}", token, "/api/v1/cases/{case_id}", strict=True)
