@@ -52,14 +52,14 @@ def test_a_case_is_referred_down_answered_with_a_document_approved_and_read_by_t
     case_url = page.url
     expect(page.locator("#no-files")).to_be_visible()
     expect(page.locator("#deadline")).to_contain_text("روز کاری مانده")
-    expect(page.locator("#ladder")).to_contain_text("یادآوری پیش از مهلت")
+    expect(page.locator("#ladder")).to_contain_text("روز کاری پیش از مهلت")
     expect(page.locator("details.action summary")).to_have_count(11)  # an expert's steps; approving is the manager's
     expect(page.locator("details.action summary", has_text="تأیید پاسخ نهایی")).to_have_count(0)
     check_page(page)
     page.get_by_role("link", name="English").click()
     transfer = action(page, "Transfer to another agency")
     expect(transfer).to_contain_text("The deadline is kept")
-    expect(page.locator("#ladder")).to_contain_text("Reminder before the deadline")
+    expect(page.locator("#ladder")).to_contain_text("working days before the deadline")
     check_page(page)
     page.get_by_role("link", name="فارسی").click()
 

@@ -114,7 +114,7 @@ async def test_each_role_is_offered_its_own_steps_beside_the_ladder_the_work_and
     page = (await expert.get(f"/staff/cases/{CASE}")).text
     assert forms_on(page) == {"response", "information-request", "information-received", "opinion", "field-inspection", "forward",
                               "transfer", "return", "reject", "classification", "attachment"}
-    assert "پیگیری ۲" in page and "یادآوری پیش از مهلت ۵" in page and "در انتظار" in page
+    assert "پیگیری ۲" in page and "یادآوری ۵ روز کاری پیش از مهلت" in page and "در انتظار" in page
     assert "پاسخ واحد با سند" in page and "responder-1" in page and "مرحله رسیدگی:" in page and "پاسخ واحد ثبت شده" in page
     assert f'href="/staff/cases/{CASE}/attachments/{FILE_ID}"' in page and "نامه.pdf" in page
     assert "سند نزد دستگاه" in page  # a document the agency keeps, by its fingerprint

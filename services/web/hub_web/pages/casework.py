@@ -31,7 +31,7 @@ STEPS = {
     "field_inspection": ("بررسی میدانی", "Field inspection"), "rework": ("بازگشت برای اصلاح", "Sent back for rework"),
     "approval": ("تأیید پاسخ نهایی", "Final answer approved"), "reopened": ("بازگشایی به اعتراض شهروند", "Reopened on objection"),
 }
-LADDER = {"reminder": ("یادآوری پیش از مهلت", "Reminder before the deadline"), "answer_deadline": ("پایان مهلت و پیگیری اول", "Deadline and 1st follow-up"),
+LADDER = {"reminder": ("یادآوری {n} روز کاری پیش از مهلت", "Reminder {n} working days before the deadline"), "answer_deadline": ("پایان مهلت و پیگیری اول", "Deadline and 1st follow-up"),
           "follow-up": ("پیگیری", "Follow-up"), "escalation": ("ارجاع به سطح بالاتر", "Escalation"), "repeat": ("پیگیری تکراری", "Repeated follow-up")}
 TIMER_STATUSES = {"pending": ("در انتظار", "waiting"), "paused": ("متوقف (در انتظار اطلاعات شهروند)", "paused (waiting for the citizen)"),
                   "fired": ("انجام شد", "done"), "cancelled": ("لغو شد", "cancelled"), "failed": ("ناموفق؛ با راهبر سامانه", "failed; with the operator")}
@@ -246,7 +246,8 @@ def _ladder(timers: dict | None, lang: str) -> list[dict] | None:
     for timer in timers.get("items", []):
         kind, _, number = timer["step"].rpartition("-") if timer["step"][-1:].isdigit() else (timer["step"], "", "")
         label = pick(LADDER.get(kind, (timer["step"], timer["step"])), lang)
-        rows.append({"label": f"{label} {number}".strip(), "due_at": timer["due_at"], "unit_id": timer["unit_id"],
+        label = label.format(n=number) if "{n}" in label else f"{label} {number}".strip()
+        rows.append({"label": label, "due_at": timer["due_at"], "unit_id": timer["unit_id"],
                      "status": pick(TIMER_STATUSES.get(timer["status"], (timer["status"], timer["status"])), lang),
                      "waiting": timer["status"] in ("pending", "paused")})
     return rows
