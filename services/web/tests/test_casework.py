@@ -141,6 +141,15 @@ async def test_a_step_goes_to_its_service_and_leads_to_a_page_that_says_it_was_t
     assert forwarded.status_code == 303
     assert services.sent[-1] == ("expert", "POST", f"/api/v1/cases/{CASE}/forward",
                                  {"unit_id": "labour/tehran/rey/pensions", "reason": "موضوع مستمری"})
+    manager, manager_token = await signed_in(registry, "manager")
+    sent_back = await manager.post(f"/staff/cases/{CASE}/actions/rework", data={"form_token": manager_token, "reason": "مدرک پرداخت پیوست شود"})
+    assert sent_back.status_code == 303 and "کار برای اصلاح بازگردانده شد." in (await manager.get(sent_back.headers["location"])).text
+    assert services.sent[-1] == ("manager", "POST", f"/api/v1/cases/{CASE}/approval", {"decision": "rework", "reason": "مدرک پرداخت پیوست شود"})
+    rejected = await manager.post(f"/staff/cases/{CASE}/actions/reject", data={"form_token": manager_token, "reason_code": "unreasoned", "note": ""})
+    assert rejected.status_code == 303
+    assert services.sent[-1] == ("manager", "POST", f"/api/v1/cases/{CASE}/reject", {"reason_code": "unreasoned", "note": ""})
+    topic = await manager.post(f"/staff/cases/{CASE}/actions/classification", data={"form_token": manager_token, "topic": "pension-insurance"})
+    assert topic.status_code == 303 and services.sent[-1] == ("manager", "PUT", f"/api/v1/cases/{CASE}/classification", {"topic": "pension-insurance"})
 
 
 async def test_a_refused_form_keeps_every_answer_and_says_how_to_fix_it_in_persian(registry, services) -> None:
