@@ -31,10 +31,16 @@ STEPS = {
     "field_inspection": ("بررسی میدانی", "Field inspection"), "rework": ("بازگشت برای اصلاح", "Sent back for rework"),
     "approval": ("تأیید پاسخ نهایی", "Final answer approved"), "reopened": ("بازگشایی به اعتراض شهروند", "Reopened on objection"),
 }
-LADDER = {"reminder": ("یادآوری {n} روز کاری پیش از مهلت", "Reminder {n} working days before the deadline"), "answer_deadline": ("پایان مهلت و پیگیری اول", "Deadline and 1st follow-up"),
-          "follow-up": ("پیگیری", "Follow-up"), "escalation": ("ارجاع به سطح بالاتر", "Escalation"), "repeat": ("پیگیری تکراری", "Repeated follow-up")}
-TIMER_STATUSES = {"pending": ("در انتظار", "waiting"), "paused": ("متوقف (در انتظار اطلاعات شهروند)", "paused (waiting for the citizen)"),
-                  "fired": ("انجام شد", "done"), "cancelled": ("لغو شد", "cancelled"), "failed": ("ناموفق؛ با راهبر سامانه", "failed; with the operator")}
+LADDER = {
+    "reminder": ("یادآوری {n} روز کاری پیش از مهلت", "Reminder {n} working days before the deadline"),
+    "answer_deadline": ("پایان مهلت و پیگیری اول", "Deadline and 1st follow-up"),
+    "follow-up": ("پیگیری", "Follow-up"), "escalation": ("ارجاع به سطح بالاتر", "Escalation"),
+    "repeat": ("پیگیری تکراری", "Repeated follow-up"),
+}
+TIMER_STATUSES = {
+    "pending": ("در انتظار", "waiting"), "paused": ("متوقف (در انتظار اطلاعات شهروند)", "paused (waiting for the citizen)"),
+    "fired": ("انجام شد", "done"), "cancelled": ("لغو شد", "cancelled"), "failed": ("ناموفق؛ با راهبر سامانه", "failed; with the operator"),
+}
 WORK_STAGES = {**STAGES, "answered": ("پاسخ داده شده", "Answered"), "returned": ("اعاده شده", "Returned"),
                "rejected": ("مردود", "Rejected"), "archived": ("بایگانی شده", "Archived"), "registered": ("ثبت شده", "Registered")}
 
