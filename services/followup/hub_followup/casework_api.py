@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_followup.casework import OPEN, Actor, CaseWork, Refused, StepKind, clean_text, find, steps_of
 from hub_followup.casework_models import WorkedCase
+from hub_shared.access import CASE_ACTIONS, CaseAction
 from hub_shared.auth import (AUTH_RESPONSES, UNIT_PATTERN, Forbidden, Principal, Role, Scope, check_case_access, in_subtree,
                              requires)
 from hub_shared.events import AnswerOutcome, AttachmentRef
@@ -27,11 +28,11 @@ from hub_shared.text import normalize_text
 
 OPEN_STAGES = tuple(stage.value for stage in OPEN)
 OpenStage = Literal[OPEN_STAGES]  # type: ignore[valid-type]
-RESPONDERS = frozenset({Role.unit_responder, Role.expert, Role.office_manager})
-EXPERTS = frozenset({Role.expert, Role.office_manager})
-OPINION_GIVERS = frozenset({Role.expert})
-INSPECTORS = frozenset({Role.inspector, Role.expert})
-APPROVERS = frozenset({Role.office_manager, Role.provincial_supervisor, Role.national_supervisor})
+RESPONDERS = CASE_ACTIONS[CaseAction.respond]
+EXPERTS = CASE_ACTIONS[CaseAction.request_information] | CASE_ACTIONS[CaseAction.information_received]
+OPINION_GIVERS = CASE_ACTIONS[CaseAction.give_opinion]
+INSPECTORS = CASE_ACTIONS[CaseAction.record_inspection]
+APPROVERS = CASE_ACTIONS[CaseAction.decide]
 
 NOT_FOUND = {404: {"description": "No routed case has this id"}}
 CONFLICT = {409: {"description": "The case's stage does not allow this step (closed, waiting for information, "

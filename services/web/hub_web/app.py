@@ -22,7 +22,7 @@ from hub_shared.settings import HubSettings
 from hub_shared.telemetry import setup_tracing
 from hub_web.assets import missing_assets
 from hub_shared.tokens import AuthSettings
-from hub_web.pages import account, centre, dashboards, filing, following, home, open_data, rating, reports, sso, staff
+from hub_web.pages import account, casework, centre, dashboards, filing, following, home, open_data, rating, reports, sso, staff
 from hub_web.portal import Portal
 from hub_web.security import security_headers
 from hub_web.settings import WebSettings
@@ -53,7 +53,8 @@ def create_app(hub: HubSettings, settings: WebSettings, tracer_provider: TracerP
     for module in (home, filing, rating, open_data):
         app.include_router(module.router(portal))
     app.include_router(following.router(portal, calendars))  # the holding unit's calendar counts the days left
-    app.include_router(staff.router(portal, calendars))
+    app.include_router(staff.router(portal, calendars, casework.case_extras(portal)))
+    app.include_router(casework.router(portal))
     for module in (dashboards, reports, centre):  # the managers' dashboards and the supervision view
         app.include_router(module.router(portal))
     app.include_router(account.router(portal))

@@ -32,7 +32,8 @@ PAGE_SIZE = 50
 MIN_PURPOSE, MAX_PURPOSE = 10, 500  # as intake's complainant endpoint
 
 
-def router(portal: Portal, calendars: Calendars) -> APIRouter:
+def router(portal: Portal, calendars: Calendars, case_extras=None) -> APIRouter:
+    """`case_extras(request, user, case)`: more for the case page (the work on it, `hub_web.pages.casework`)."""
     api = APIRouter(prefix="/staff")
     desk = portal.staff
 
@@ -161,6 +162,8 @@ def router(portal: Portal, calendars: Calendars) -> APIRouter:
         if answer.status != 200:
             return refusal(request, user, session, answer)
         detail = answer.body
+        if case_extras is not None:
+            extra = await case_extras(request, user, detail) | extra
         return page(request, "staff_case.html", user, session, status=status, case=detail,
                     days_left=_days_left(calendars, detail, now_utc()),
                     overdue=_overdue(detail, now_utc()) and not detail.get("answered_at"), errors=extra.pop("errors", {}), **extra)
