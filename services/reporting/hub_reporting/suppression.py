@@ -37,21 +37,20 @@ def conceal(counts: dict, lines: list[Line], threshold: int, hidden: Iterable = 
     cell to move with it, whose other line holds another, and so on to a leaf or the top, so no hidden cell is
     determined once no line hides exactly one."""
     concealed = {cell for cell, count in counts.items() if 0 < count < threshold} | set(hidden)
+    _line_partners(counts, lines, concealed)
+    if not exact:
+        return concealed
     through: dict = {}
     for index, line in enumerate(lines):
         for cell in line.cells:
             through.setdefault(cell, []).append(index)
-    while True:
-        _line_partners(counts, lines, concealed)
-        if not exact:
-            return concealed
-        exposed = sorted(determined(lines, concealed) & concealed)
-        if not exposed:
-            return concealed
+    while exposed := sorted(determined(lines, concealed) & concealed):
         partners = {_partner_of(cell, counts, lines, through, concealed) for cell in exposed} - {None}
         if not partners:  # cannot happen: with every positive cell hidden, no hidden cell is determined
-            raise RuntimeError(f"open data: {len(exposed)} hidden counts stay determined")
+            raise RuntimeError(f"{len(exposed)} hidden counts stay determined")
         concealed |= partners
+        _line_partners(counts, lines, concealed)
+    return concealed
 
 
 def _line_partners(counts: dict, lines: list[Line], concealed: set) -> None:
