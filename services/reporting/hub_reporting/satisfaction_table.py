@@ -24,8 +24,10 @@ Not covered: answers for different periods, such as one month against the same m
 period asked before and after new ratings arrived; each is suppressed on its own, so their difference may count
 the few ratings in between. Intake holds ratings back and releases them in shuffled batches
 (`HUB_INTAKE_RATING_RELEASE_SECONDS`), so such a difference holds a batch, not a visit one can date; nothing here
-stops a reader who knows which visits fell between two answers. Nor are bounds hidden: a hidden group has at
-least zero ratings and at most what its line leaves."""
+stops a reader who knows which visits fell between two answers. Nor is open data's table of ratings (an agency in
+a province, per Jalali month) suppressed together with this one: a member of staff who reads both for the same
+month may find there a province this hides beside a smaller one. Nor are bounds hidden: a hidden group has at least
+zero ratings and at most what its line leaves."""
 
 from dataclasses import dataclass
 
