@@ -1,7 +1,9 @@
 """The managers' dashboards as tables, built from reporting's answers and drawn twice: as a chart and as the
 table beside it (`hub_web.charts`). The portal decides nothing about who may see what, nor what is too small to
-show: a group reporting hides (`hidden: "too few"`) stays hidden here, in words ("کمتر از ۵ ارزیابی"), with a stub
-bar that tells nothing of its size."""
+show: a group or total reporting hides (`hidden`) stays hidden here, in words, with a stub bar that tells nothing of
+its size. Reporting hides a group with fewer than 5 ratings and, beside it, whatever would give it away by
+subtraction (a larger group, the total), without saying which is which: so a hidden figure may be of any size and is
+written "پنهان" ("hidden"), not "fewer than 5"."""
 
 from dataclasses import dataclass
 
@@ -36,10 +38,10 @@ def satisfaction_table(data: dict, names: dict[str, str], lang: str, link) -> tu
     rows = []
     for group in [*data["groups"], {**data["total"], "key": None}]:
         hidden = group.get("hidden") is not None
-        numbers = [Number(group.get("ratings"), hidden), Number(group.get("average"), hidden, "score"),
-                   Number(group.get("previous_average"), hidden, "score"), Number(group.get("trend"), hidden, "change"),
-                   *(Number((group.get("aspects") or {}).get(a), hidden, "score") for a in aspects),
-                   Number(group.get("on_time_rate"), hidden, "share")]
+        numbers = [Number(group.get("ratings"), hidden, any_size=True), Number(group.get("average"), hidden, "score", True),
+                   Number(group.get("previous_average"), hidden, "score", True), Number(group.get("trend"), hidden, "change", True),
+                   *(Number((group.get("aspects") or {}).get(a), hidden, "score", True) for a in aspects),
+                   Number(group.get("on_time_rate"), hidden, "share", True)]
         if group["key"] is None:
             label, target = t("همه", "All"), None
         else:

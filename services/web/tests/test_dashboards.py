@@ -25,7 +25,8 @@ from hub_web.upstream import Answer, Upstream
 
 PASSWORD = "a long enough secret"
 MANAGER = ("karimi", Role.office_manager, "labour/fars")
-NAMES = {"labour/fars": "اداره کل فارس", "labour/fars/marvdasht": "اداره مرودشت", "labour/fars/shiraz": "اداره شیراز"}
+NAMES = {"labour/fars": "اداره کل فارس", "labour/fars/marvdasht": "اداره مرودشت", "labour/fars/shiraz": "اداره شیراز",
+         "labour/fars/kazerun": "اداره کازرون"}
 PERIOD = {"label": "1405-09", "from_jalali": "1405-09-01", "to_jalali": "1405-09-30",
           "start_utc": "2026-11-21T20:30:00Z", "end_utc": "2026-12-21T20:30:00Z"}
 
@@ -37,9 +38,12 @@ def shown(key: str, ratings: int, average: float) -> dict:
 
 
 def satisfaction(marvdasht_ratings: int = 6, average: float = 4.17) -> dict:
+    """As reporting answers: Shiraz has 3 ratings, so it is hidden and so is Kazerun (7), the smallest group shown
+    beside it, else the total less Marvdasht would give Shiraz away."""
     return {"unit": "labour/fars", "by": "unit", "period": PERIOD, "min_group": 5,
-            "total": shown("labour/fars", marvdasht_ratings + 3, 4.0),
-            "groups": [shown("labour/fars/marvdasht", marvdasht_ratings, average), {"key": "labour/fars/shiraz", "hidden": "too few"}]}
+            "total": shown("labour/fars", marvdasht_ratings + 10, 4.0),
+            "groups": [shown("labour/fars/marvdasht", marvdasht_ratings, average), {"key": "labour/fars/shiraz", "hidden": "suppressed"},
+                       {"key": "labour/fars/kazerun", "hidden": "suppressed"}]}
 
 
 def figures(received: int, answered: int, overdue: int, on_time: float | None, days: float | None, key: str | None = None) -> dict:
@@ -128,9 +132,11 @@ async def test_satisfaction_shows_reportings_groups_hides_small_ones_and_drills_
     marvdasht = row_of(page.text, "اداره مرودشت")
     assert "<td>۶</td>" in marvdasht and "<td>۴٫۱۷</td>" in marvdasht and "<td>۷۵٫۰٪</td>" in marvdasht
     assert 'href="/staff/satisfaction?unit=labour%2Ffars%2Fmarvdasht&amp;period=1405-09"' in marvdasht
-    shiraz = row_of(page.text, "اداره شیراز")
-    assert shiraz.count("کمتر از ۵") == 9 and not re.search(r"<td>[۰-۹]", shiraz), "a hidden group shows no figure"
-    assert 'id="total-ratings">۹<' in page.text
+    for hidden in ("اداره شیراز", "اداره کازرون"):  # too few, and the one hidden beside it: told apart by nothing
+        row = row_of(page.text, hidden)
+        assert row.count('<td class="suppressed">پنهان</td>') == 9 and not re.search(r"<td>[۰-۹]", row), "a hidden group shows no figure"
+    assert "کمتر از ۵</td>" not in page.text, "a hidden group may have any number of ratings"
+    assert 'id="total-ratings">۱۶<' in page.text
     assert 'data-live="/staff/satisfaction/events?period=1405-09&amp;by=unit&amp;unit=labour%2Ffars"' in page.text
     assert '<script src="/static/js/dashboard.js" defer></script>' in page.text and "<script>" not in page.text
     assert "<svg class=\"chart\"" in page.text and 'class="bar hidden"' in page.text
@@ -144,7 +150,24 @@ async def test_the_satisfaction_table_downloads_as_shown_with_small_groups_in_wo
         answer = await client.get(link)
     lines = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
     assert lines[2][:3] == ["اداره مرودشت", "6", "4.17"]
-    assert lines[3] == ["اداره شیراز", *["کمتر از 5"] * 9]
+    assert lines[3] == ["اداره شیراز", *["پنهان"] * 9] and lines[4] == ["اداره کازرون", *["پنهان"] * 9]
+
+
+async def test_a_hidden_total_and_only_hidden_groups_show_no_figure_anywhere(users, reporting) -> None:
+    """One unit below, with 3 ratings: reporting hides the unit and the total, which would be the unit's."""
+    reporting.answers["/api/v1/satisfaction"] = Answer(200, {
+        "unit": "labour/fars", "by": "unit", "period": PERIOD, "min_group": 5, "total": {"key": "labour/fars", "hidden": "suppressed"},
+        "groups": [{"key": "labour/fars/marvdasht", "hidden": "suppressed"}]})
+    async with signed_in(users) as client:
+        page = await client.get("/staff/satisfaction", params={"period": "1405-09"})
+        client.cookies.set("hub_lang", "en")
+        english = await client.get("/staff/satisfaction", params={"period": "1405-09"})
+    assert page.status_code == 200, page.text
+    assert 'id="total-ratings">پنهان<' in page.text and 'id="total-average">پنهان<' in page.text
+    table = re.search(r'<table class="figures".*?</table>', page.text, re.S)[0]
+    assert table.count('<td class="suppressed">پنهان</td>') == 18 and not re.search(r"<td>[۰-۹0-9]", table)
+    assert 'class="bar hidden"' in page.text and "گروه یا جمعی که با تفریق آن را آشکار کند" in page.text
+    assert 'id="total-ratings">hidden<' in english.text and "fewer than 5</td>" not in english.text
 
 
 async def test_a_refusal_or_a_bad_period_is_shown_in_reportings_words(users, reporting) -> None:

@@ -1,6 +1,6 @@
 """Visitors' satisfaction for managers and supervisors, from reporting's `GET /api/v1/satisfaction` with the
 signed-in user's own token: reporting decides the subtree they may read, whether they may see it per person, and
-which groups are too few to show. One level down the user's subtree (or per person), drilled down national →
+which groups to hide. One level down the user's subtree (or per person), drilled down national →
 agency → province → county → unit → person. Live: `/staff/satisfaction/events` sends the figures again
 (server-sent events) whenever reporting's answer changes; without JavaScript a reload shows the same figures."""
 
