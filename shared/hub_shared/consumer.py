@@ -28,7 +28,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
-from sqlalchemy import delete
+from sqlalchemy import delete, literal_column, union_all
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Field, SQLModel, col, select
@@ -39,7 +39,7 @@ from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, MalformedMessage, from_kafka
 from hub_shared.events import registry
 from hub_shared.logs import case_context
-from hub_shared.messaging import inbox_row, processed_ids, record_processed
+from hub_shared.messaging import InboxEntry, inbox_row, processed_ids, record_processed
 from hub_shared.outbox import refused_for_good
 from hub_shared.settings import HubSettings
 from hub_shared.topics import BODY_OMITTED, DLQ
@@ -239,7 +239,8 @@ class BatchConsumer:
             return
         failure: Exception | None = None
         async with self._sessions() as session:  # one transaction: the holds are read in it, then the batch applied
-            holds = await self._holds(session, {key for record, _ in parsed if (key := _key(record))})
+            holds, seen = await self._holds_and_seen(session, {key for record, _ in parsed if (key := _key(record))},
+                                                     [envelope.id for _, envelope in parsed])
             ready, releasing = [], set()
             for record, envelope in parsed:
                 key = _key(record)
@@ -252,7 +253,7 @@ class BatchConsumer:
             if not ready:
                 return
             try:
-                await self._apply(session, [envelope for _, envelope in ready])
+                await self._apply(session, [envelope for _, envelope in ready], seen)
                 await self._release(session, sorted(releasing))
                 await session.commit()
             except Exception as exc:
@@ -274,12 +275,22 @@ class BatchConsumer:
                     await self._hold(key, holds[key], failed)
         self._sub.after_commit()
 
-    async def _holds(self, session: AsyncSession, keys: set[str]) -> dict[str, str]:
-        """The held cases among `keys`, with the event each is held behind (one query a batch)."""
+    async def _holds_and_seen(self, session: AsyncSession, keys: set[str], event_ids: list[str]) -> tuple[dict[str, str], set[str]]:
+        """The held cases among `keys`, with the event each is held behind, and which of `event_ids` this group already
+        applied: one query a batch for both."""
         if not keys or not self._sub.hold_cases:
-            return {}
-        rows = await session.exec(select(HeldCase).where(HeldCase.consumer == self._sub.group, col(HeldCase.key).in_(keys)))
-        return {row.key: row.first_event_id for row in rows.all()}
+            return {}, await processed_ids(session, self._sub.group, event_ids)
+        held = select(literal_column("'held'"), HeldCase.key, HeldCase.first_event_id).where(
+            HeldCase.consumer == self._sub.group, col(HeldCase.key).in_(keys))
+        applied = select(literal_column("'applied'"), InboxEntry.event_id, InboxEntry.event_id).where(
+            InboxEntry.consumer == self._sub.group, col(InboxEntry.event_id).in_(event_ids))
+        holds, seen = {}, set()
+        for kind, name, first_event_id in (await session.execute(union_all(held, applied))).all():
+            if kind == "held":
+                holds[name] = first_event_id
+            else:
+                seen.add(name)
+        return holds, seen
 
     async def _hold(self, key: str, first_event_id: str, error: Exception) -> None:
         async with self._sessions() as session, session.begin():
@@ -298,9 +309,10 @@ class BatchConsumer:
         headers = {name: value for name, value in record.headers or ()}
         return from_kafka(record.key, record.value, headers, self._settings.max_message_bytes)
 
-    async def _apply(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
-        """Apply each envelope not seen before, recording it in the inbox in the same transaction."""
-        seen = await processed_ids(session, self._sub.group, [envelope.id for envelope in envelopes])
+    async def _apply(self, session: AsyncSession, envelopes: list[Envelope], seen: set[str] | None = None) -> None:
+        """Apply each envelope not seen before (`seen`: the ones this group applied, if the caller read them in this
+        transaction), recording it in the inbox in the same transaction."""
+        seen = set(seen) if seen is not None else await processed_ids(session, self._sub.group, [envelope.id for envelope in envelopes])
         if self._sub.prepare is not None:
             await self._sub.prepare(session, [envelope for envelope in envelopes if envelope.id not in seen])
         together: dict[str, list[Envelope]] = {}

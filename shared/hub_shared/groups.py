@@ -43,7 +43,7 @@ CASE_STREAM_GROUPS: tuple[Group, ...] = (
     Group("intake", "intake", _types(*_MOVES, CaseAnswered, CaseEscalated, InformationReceived, InformationRequested)),
     Group("routing", "routing", _types(CaseRegistered)),
     Group("followup", "followup", _types(*_MOVES, CaseAnswered, CaseArchived, CaseReopened)),
-    Group("followup-casework", "followup", _types(*_MOVES, CaseArchived, CaseRegistered, CaseReopened)),
+    Group("followup-casework", "followup", _types(*_MOVES, CaseArchived, CaseClassified, CaseRegistered, CaseReopened)),
     Group("reporting", "reporting", _types(
         *_MOVES, AnswerReturnedForRework, CaseAnswered, CaseArchived, CaseClassified, CaseEscalated, CaseHandlingRated, CaseLinked,
         CaseRegistered, CaseReopened, DeadlineScheduled, FieldInspectionRecorded, FollowUpSent, InformationReceived,
