@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlmodel import select
 
-from hub_cli.dlq import replay
+from hub_shared.dlq_replay import replay
 from hub_routing.app import create_runtime
 from hub_shared.consumer import HeldCase
 from hub_shared.envelope import wrap

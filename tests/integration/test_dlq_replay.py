@@ -7,7 +7,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlmodel import select
 
-from hub_cli.dlq import replay
+from hub_shared.dlq_replay import replay
 from hub_routing.app import create_runtime
 from hub_shared.envelope import wrap
 from hub_shared.events import CaseRejected

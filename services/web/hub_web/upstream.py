@@ -38,6 +38,7 @@ class Upstream:
         self.routing = httpx.AsyncClient(base_url=settings.routing_url, timeout=timeout)
         self.reporting = httpx.AsyncClient(base_url=settings.reporting_url, timeout=timeout)
         self.followup = httpx.AsyncClient(base_url=settings.followup_url, timeout=timeout)
+        self.gateway = httpx.AsyncClient(base_url=settings.gateway_url, timeout=timeout)
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
         self._places: tuple[float, dict] | None = None
         self._policy: dict | None = None
@@ -48,6 +49,7 @@ class Upstream:
         await self.routing.aclose()
         await self.reporting.aclose()
         await self.followup.aclose()
+        await self.gateway.aclose()
 
     async def post_intake(self, path: str, body: dict, citizen_address: str) -> Answer:
         """A citizen's request to intake, naming the citizen's address so intake's per-address limits count the
@@ -64,6 +66,10 @@ class Upstream:
         """A GET on behalf of a signed-in staff member, with their short-lived bearer token; the service decides
         what they may see. `route` is the path's template, for the span (a case's id stays out of it)."""
         return await self._call(client, "GET", path, params=params, route=route, headers={"Authorization": f"Bearer {token}"})
+
+    async def post_as_staff(self, client: httpx.AsyncClient, path: str, token: str, body: dict) -> Answer:
+        """A POST on behalf of a signed-in staff member, as `as_staff`; the service decides and audits."""
+        return await self._call(client, "POST", path, body, route=path, headers={"Authorization": f"Bearer {token}"})
 
     async def places(self) -> dict:
         """Agencies, provinces and their counties (routing), kept a few minutes."""
@@ -125,7 +131,7 @@ class Upstream:
             yield trace.INVALID_SPAN
             return
         service = {id(self.intake): "intake", id(self.routing): "routing", id(self.reporting): "reporting",
-                   id(self.followup): "followup"}.get(id(client), "")
+                   id(self.followup): "followup", id(self.gateway): "samad-gateway"}.get(id(client), "")
         attributes = {"http.request.method": method, "url.template": route, "peer.service": service,
                       "server.address": client.base_url.host, "server.port": client.base_url.port or 80}
         with self._tracer.start_as_current_span(f"{method} {route}", kind=SpanKind.CLIENT, attributes=attributes,

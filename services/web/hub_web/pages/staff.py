@@ -10,10 +10,12 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from hub_shared.access import ROLE_SCOPES, Scope
 from hub_shared.calendar import Calendars
 from hub_shared.users import User
 from hub_web.forms import ascii_code
 from hub_web.i18n import KINDS, language
+from hub_web.pages.ops import may_operate
 from hub_web.persian import now_utc, parse_moment, persian_digits
 from hub_web.portal import Portal
 from hub_web.staff_auth import COOKIE, FAILURES_ALLOWED, LOCKOUT_MINUTES, Session
@@ -101,6 +103,8 @@ def router(portal: Portal, calendars: Calendars) -> APIRouter:
         if (who := signed_in(request)) is None:
             return to_sign_in()
         user, session = who
+        if may_operate(user) and Scope.cases_read not in (set(user.scopes) or ROLE_SCOPES[user.role]):
+            return RedirectResponse("/staff/ops", status_code=303)  # an operator holds no cases: the console is their desk
         code = ascii_code(code)
         filters = {"tracking_code": code if code else None, "kind": kind if kind in KINDS else None,
                    "stage": stage if stage in STAGES else None}

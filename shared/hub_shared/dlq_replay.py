@@ -1,4 +1,5 @@
-"""Replaying dead letters: each record goes back to its origin topic with its original key and headers.
+"""Replaying dead letters (`hub dlq replay`, and each service's ops API for its own groups' letters): each record
+goes back to its origin topic with its original key and headers.
 
 Consumers that had already applied it drop it by event id (inbox), so a replay is safe to repeat; the
 replaying group's offsets move on only after the records are re-published. A letter whose body the DLQ
@@ -7,10 +8,11 @@ origin topic still retains it.
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from hub_shared.deadletters import DeadLetter
 from hub_shared.topics import BODY_OMITTED, DLQ, DLQ_HEADER_PREFIX
 
 ORIGINAL_BYTES = 16 * 1024 * 1024  # a record the origin topic took but the DLQ did not may be larger than the default limit
@@ -29,29 +31,49 @@ async def replay(bootstrap: str, *, group: str = "hub-dlq-replay", only_group: s
         while batches := await consumer.getmany(timeout_ms=idle_ms, max_records=500):
             for records in batches.values():
                 for record in records:
-                    headers = dict(record.headers)
-                    origin = headers.get(f"{DLQ_HEADER_PREFIX}origin_topic", b"").decode()
-                    failed_in = headers.get(f"{DLQ_HEADER_PREFIX}consumer_group", b"").decode()
-                    if not origin or (only_group and failed_in != only_group):
+                    failed_in = dict(record.headers).get(f"{DLQ_HEADER_PREFIX}consumer_group", b"").decode()
+                    if only_group and failed_in != only_group:
                         continue
-                    original = [(k, v) for k, v in record.headers if not k.startswith(DLQ_HEADER_PREFIX)]
-                    value = record.value
-                    if BODY_OMITTED in headers:
-                        fetched = await _original(bootstrap, origin, headers)
-                        if fetched is None:
-                            report(f"skipped {origin} offset {headers.get(f'{DLQ_HEADER_PREFIX}origin_offset', b'?').decode()}: "
-                                   "its body was too large for the DLQ and the origin topic no longer holds it")
-                            continue
-                        value, original = fetched.value, list(fetched.headers)
-                    await producer.send_and_wait(origin, value, key=record.key, headers=original)
-                    replayed += 1
-                    report(f"replayed {origin} offset {headers.get(f'{DLQ_HEADER_PREFIX}origin_offset', b'?').decode()} "
-                           f"(failed in {failed_in}: {headers.get(f'{DLQ_HEADER_PREFIX}error', b'').decode()[:120]})")
+                    replayed += await send_back(bootstrap, producer, record.key, record.value, list(record.headers), report)
             await consumer.commit()
     finally:
         await producer.stop()
         await consumer.stop()
     return replayed
+
+
+async def replay_letters(bootstrap: str, letters: Iterable[DeadLetter], report: Callable[[str], None] = print) -> list[DeadLetter]:
+    """Re-publish these letters (found with `hub_shared.deadletters`), each as `replay` does; the replay group's
+    offsets do not move, so a later `replay` sends them again, which consumers that applied them drop by event id.
+    Returns the letters sent back (a body-less letter whose original is gone is not)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=ORIGINAL_BYTES)
+    await producer.start()
+    try:
+        return [letter for letter in letters
+                if await send_back(bootstrap, producer, letter.key, letter.body, list(letter.headers), report)]
+    finally:
+        await producer.stop()
+
+
+async def send_back(bootstrap: str, producer: AIOKafkaProducer, key: bytes | None, value: bytes | None,
+                    headers: list[tuple[str, bytes]], report: Callable[[str], None]) -> bool:
+    """One dead letter back to its origin topic, with its key and its original headers; False when it cannot go."""
+    named = dict(headers)
+    origin = named.get(f"{DLQ_HEADER_PREFIX}origin_topic", b"").decode()
+    if not origin:
+        return False
+    offset = named.get(f"{DLQ_HEADER_PREFIX}origin_offset", b"?").decode()
+    original = [(k, v) for k, v in headers if not k.startswith(DLQ_HEADER_PREFIX)]
+    if BODY_OMITTED in named:
+        fetched = await _original(bootstrap, origin, named)
+        if fetched is None:
+            report(f"skipped {origin} offset {offset}: its body was too large for the DLQ and the origin topic no longer holds it")
+            return False
+        value, original = fetched.value, list(fetched.headers)
+    await producer.send_and_wait(origin, value, key=key, headers=original)
+    report(f"replayed {origin} offset {offset} (failed in {named.get(f'{DLQ_HEADER_PREFIX}consumer_group', b'').decode()}: "
+           f"{named.get(f'{DLQ_HEADER_PREFIX}error', b'').decode()[:120]})")
+    return True
 
 
 async def _original(bootstrap: str, topic: str, headers: dict[str, bytes]):
