@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Annotated
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from hub_shared.auth import AUTH_RESPONSES, Principal, Scope, requires
 from hub_shared.consumer import held_cases, release_holds
-from hub_shared.deadletters import BrokerUnreachable, DeadLetter, LetterId, NoSuchLetter, fetch_letter, gather_letters
+from hub_shared.deadletters import BrokerUnreachable, DeadLetter, LetterId, gather_letters
 from hub_shared.dlq_replay import replay_letters
 from hub_shared.jalali import as_utc
 from hub_shared.messaging import parked_rows, release
+from hub_shared.topics import DLQ
 
 if TYPE_CHECKING:
     from hub_shared.service import Runtime
@@ -147,7 +148,7 @@ def router(runtime: "Runtime") -> APIRouter:
     @api.get("/state", response_model=ServiceState)
     async def state(_: Operator) -> ServiceState:
         """This service's health, outbox, held cases, the lag of each of its consumer groups and its recent errors."""
-        checks = await runtime._checks()
+        checks = await runtime.checks()
         pending = parked = held = None
         if checks["database"] == "ok":
             pending, parked = await runtime.relay.pending_count(), await runtime.relay.parked_count()
@@ -157,11 +158,12 @@ def router(runtime: "Runtime") -> APIRouter:
                             groups=await _lags(bootstrap, own_groups()), errors_last_hour=errors.count())
 
     @api.get("/dead-letters", response_model=Letters, responses=UNAVAILABLE)
-    async def dead_letters(_: Operator) -> Letters:
-        """The dead letters of this service's consumer groups, oldest first: headers, reason and ids, never a body."""
+    async def dead_letters(_: Operator, limit: Annotated[int, Query(ge=1, le=10_000)] = 500) -> Letters:
+        """The dead letters of this service's consumer groups among the newest `limit` of each DLQ partition, oldest
+        first: headers, reason and ids, never a body."""
         groups = own_groups()
         with _broker():
-            listing = await gather_letters(bootstrap)
+            listing = await gather_letters(bootstrap, limit=limit)
         return Letters(letters=[_letter(letter) for letter in listing.letters if letter.consumer_group in groups])
 
     @api.post("/dead-letters/replay", response_model=Done, responses={**UNAVAILABLE, 422: {"description": "Not this service's letter"}})
@@ -171,13 +173,13 @@ def router(runtime: "Runtime") -> APIRouter:
             wanted = [LetterId.parse(text) for text in body.ids]
         except ValueError as error:
             raise _unprocessable("not_a_letter", "شناسه نامه مرده نادرست است.", str(error)) from None
-        letters = []
         with _broker():
-            for letter_id in wanted:
-                try:
-                    letters.append(await fetch_letter(bootstrap, letter_id))
-                except NoSuchLetter as error:
-                    raise _unprocessable("no_such_letter", "این نامه مرده دیگر در صف نیست.", str(error)) from None
+            held = {letter.id: letter for letter in (await gather_letters(bootstrap)).letters}
+            missing = [str(letter_id) for letter_id in wanted if letter_id not in held]
+            if missing:
+                raise _unprocessable("no_such_letter", "این نامه‌های مرده دیگر در صف نیستند؛ چیزی فرستاده نشد.",
+                                     f"{DLQ.name} holds no letter {', '.join(missing)}; nothing replayed.")
+            letters = [held[letter_id] for letter_id in dict.fromkeys(wanted)]
             foreign = [str(letter.id) for letter in letters if letter.consumer_group not in own_groups()]
             if foreign:
                 raise _unprocessable("not_this_service", f"این نامه‌ها از مصرف‌کنندگان {service} نیستند.",

@@ -206,6 +206,10 @@ class Runtime:
 
         return router
 
+    async def checks(self) -> dict[str, str]:
+        """Each readiness check by name: `ok`, or what failed (the ops endpoints show them)."""
+        return await self._checks()
+
     async def _checks(self) -> dict[str, str]:
         return {"database": await _check(db.ping(self.engine)), "bus": await self.bus.state(),
                 "outbox_relay": "ok" if self.relay.running else "failed: the relay task stopped"}

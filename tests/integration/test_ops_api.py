@@ -72,6 +72,8 @@ async def test_an_operator_sees_the_services_dead_letters_without_bodies_and_rep
     assert letter["reason"].startswith("ValidationError") and "input_value=…" in letter["reason"]
     assert SECRET_NAME not in listed.text, "neither the body nor a value quoted in the reason is shown"
 
+    gone = await client.post("/api/v1/ops/dead-letters/replay", json={"ids": [ours, "0:999999999"]}, headers=OPS)
+    assert gone.status_code == 422 and gone.json()["error"]["code"] == "no_such_letter"
     refused = await client.post("/api/v1/ops/dead-letters/replay", json={"ids": [theirs]}, headers=OPS)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_this_service"
     with caplog.at_level(logging.INFO, logger="hub.ops.audit"):

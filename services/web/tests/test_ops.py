@@ -133,6 +133,11 @@ async def test_an_operator_replays_a_chosen_letter_at_the_service_it_failed_in(r
         assert done.status_code == 200
         assert services == [("routing", "/api/v1/ops/dead-letters/replay", {"ids": ["1:5"]})]
         assert re.search(r'id="outcome">.*routing</bdi>: دوباره فرستاده شد: <bdi dir="ltr" class="code">1:5</bdi>', done.text, re.S)
+        every = await client.post("/staff/ops/dead-letters/replay", data={"form_token": token, "scope": "all", "letter": [],
+                                                                           "shown": ["routing|1:5", "routing|2:9", "intake|0:3"]})
+        assert every.status_code == 200
+        assert sorted(services[1:]) == [("intake", "/api/v1/ops/dead-letters/replay", {"ids": ["0:3"]}),
+                                        ("routing", "/api/v1/ops/dead-letters/replay", {"ids": ["1:5", "2:9"]})]
 
 
 async def test_an_operator_releases_a_held_case_and_retries_a_parked_row(registry, services) -> None:

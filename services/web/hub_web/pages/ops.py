@@ -89,7 +89,7 @@ def router(portal: Portal) -> APIRouter:
         if (who := desk.user_of(request.cookies.get(COOKIE))) is None:
             return to_sign_in()
         chosen: dict[str, list[list[str]]] = {}
-        for value in form.getlist(field):
+        for value in form.getlist("shown" if form.get("scope") == "all" else field):
             name, *parts = str(value).split("|")
             if name in services and parts:
                 chosen.setdefault(name, []).append(parts)
