@@ -166,7 +166,8 @@ def router(runtime: "Runtime") -> APIRouter:
             listing = await gather_letters(bootstrap, limit=limit)
         return Letters(letters=[_letter(letter) for letter in listing.letters if letter.consumer_group in groups])
 
-    @api.post("/dead-letters/replay", response_model=Done, responses={**UNAVAILABLE, 422: {"description": "Not this service's letter"}})
+    @api.post("/dead-letters/replay", response_model=Done,
+              responses={**UNAVAILABLE, 422: {"description": "A letter the DLQ no longer holds, or not this service's"}})
     async def replay(body: Replay, principal: Operator) -> Done:
         """Send these letters back to their origin topics (after the fix); consumers that applied one drop it."""
         try:

@@ -77,3 +77,11 @@ def test_a_staff_password_is_read_from_stdin_and_kept_only_as_an_argon2_hash(use
     assert short.exit_code == 2 and "10 to 256 characters" in short.stdout
     assert UserRegistry(users).get("ali") is None
     assert "password_hash" not in hub("user", "list").stdout
+
+
+def test_an_operator_gets_the_ops_scope_and_no_case_content(users) -> None:
+    assert hub("user", "add", "ops-ali", "--role", "ops", "--unit", "national").exit_code == 0
+    principal = verify(AuthSettings(), hub("token", "create", "--user", "ops-ali").stdout.strip())
+    assert principal.role == Role.ops and principal.scopes == {Scope.ops_admin, Scope.status_read}
+    refused = hub("user", "add", "ops-bad", "--role", "ops", "--unit", "national", "--scope", "cases:read")
+    assert refused.exit_code == 2 and "cannot hold" in refused.stdout

@@ -80,7 +80,8 @@ def router(portal: Portal) -> APIRouter:
             return refusal
         return page(request, template, *who, silent=silent, **shape(answers), **extra)
 
-    async def act(request: Request, field: str, path: str, body_of: Callable[[list[list[str]]], dict | list[dict]], back: str) -> Response:
+    async def act(request: Request, field: str, path: str, body_of: Callable[[list[list[str]]], dict | list[dict]],
+                  back: str) -> Response:
         """A POST of the console: the checked items (`service|...`), grouped by service, each group sent to its
         service's ops endpoint; then the list again, with what each service did or why it refused."""
         form = await request.form()
@@ -96,11 +97,13 @@ def router(portal: Portal) -> APIRouter:
         outcomes = await _send(upstream, services, desk.token_for(who[0]), path, {n: body_of(p) for n, p in chosen.items()})
         if any(answer is not None and answer.status == 401 for answer in outcomes.values()):
             return to_sign_in()
-        return await back_to(request, back, outcomes, nothing_chosen=not chosen)
+        return await listing(request, back, outcomes, nothing_chosen=not chosen)
 
-    async def back_to(request: Request, back: str, outcomes: dict[str, Answer | None], nothing_chosen: bool) -> Response:
-        handler = {"dead-letters": dead_letters, "holds": holds, "outbox": outbox}[back]
-        return await handler(request, outcomes=outcomes, nothing_chosen=nothing_chosen)
+    async def listing(request: Request, name: str, outcomes: dict[str, Answer | None] | None = None,
+                      nothing_chosen: bool = False) -> Response:
+        """One of the console's lists from every service, with the outcome of the action just taken, if any."""
+        path, template, shape = LISTS[name]
+        return await console(request, path, template, shape, outcomes=outcomes or {}, nothing_chosen=nothing_chosen)
 
     @api.get("")
     async def overview(request: Request):
@@ -130,9 +133,8 @@ def router(portal: Portal) -> APIRouter:
         return page(request, "ops_trace.html", user, session, code=wanted, timeline=_steps(answer.body), errors={})
 
     @api.get("/dead-letters")
-    async def dead_letters(request: Request, outcomes: dict | None = None, nothing_chosen: bool = False):
-        return await console(request, "/api/v1/ops/dead-letters", "ops_dead_letters.html", _letters,
-                             outcomes=outcomes or {}, nothing_chosen=nothing_chosen)
+    async def dead_letters(request: Request):
+        return await listing(request, "dead-letters")
 
     @api.post("/dead-letters/replay")
     async def replay(request: Request):
@@ -140,18 +142,16 @@ def router(portal: Portal) -> APIRouter:
                          "dead-letters")
 
     @api.get("/holds")
-    async def holds(request: Request, outcomes: dict | None = None, nothing_chosen: bool = False):
-        return await console(request, "/api/v1/ops/holds", "ops_holds.html", _holds, outcomes=outcomes or {},
-                             nothing_chosen=nothing_chosen)
+    async def holds(request: Request):
+        return await listing(request, "holds")
 
     @api.post("/holds/release")
     async def release_holds(request: Request):
         return await act(request, "hold", "/api/v1/ops/holds/release", _hold_release_body, "holds")
 
     @api.get("/outbox")
-    async def outbox(request: Request, outcomes: dict | None = None, nothing_chosen: bool = False):
-        return await console(request, "/api/v1/ops/outbox/parked", "ops_outbox.html", _parked, outcomes=outcomes or {},
-                             nothing_chosen=nothing_chosen)
+    async def outbox(request: Request):
+        return await listing(request, "outbox")
 
     @api.post("/outbox/release")
     async def release_rows(request: Request):
@@ -222,6 +222,13 @@ def _steps(body: dict) -> dict:
         same = first_of_trace.setdefault(trace, number) if trace else number
         steps.append(event | {"number": number, "same_trace_as": same if same != number else None})
     return body | {"steps": steps}
+
+
+LISTS: dict[str, tuple[str, str, Callable[[dict[str, Answer]], dict]]] = {
+    "dead-letters": ("/api/v1/ops/dead-letters", "ops_dead_letters.html", _letters),
+    "holds": ("/api/v1/ops/holds", "ops_holds.html", _holds),
+    "outbox": ("/api/v1/ops/outbox/parked", "ops_outbox.html", _parked),
+}
 
 
 def _looks_like_a_case(ref: str) -> bool:
