@@ -31,3 +31,24 @@ def test_recent_errors_counts_error_lines_of_the_last_hour_only() -> None:
         assert errors.count() == 1
     finally:
         log.removeHandler(errors)
+
+
+async def test_without_a_broker_the_state_still_answers_and_the_dead_letters_say_to_try_again(tmp_path) -> None:
+    import httpx
+
+    from hub_routing.app import create_runtime
+    from hub_shared.auth import Role
+    from hub_shared.settings import HubSettings
+    from hub_shared.testing import bearer
+
+    runtime = create_runtime(HubSettings(service_name="routing", data_dir=tmp_path, database_url="",
+                                         kafka_bootstrap_servers="127.0.0.1:9"))  # nothing listens there
+    runtime.migrate()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.app()), base_url="http://routing") as client:
+        state = await client.get("/api/v1/ops/state", headers=bearer(Role.ops))
+        assert state.status_code == 200
+        assert state.json()["checks"]["database"] == "ok" and state.json()["checks"]["bus"] != "ok"
+        assert state.json()["groups"] and all(group["lag"] is None for group in state.json()["groups"])
+        letters = await client.get("/api/v1/ops/dead-letters", headers=bearer(Role.ops))
+        assert letters.status_code == 503 and letters.json()["error"]["code"] == "broker_unavailable"
+    await runtime.engine.dispose()
