@@ -20,7 +20,10 @@ ORIGINAL_BYTES = 16 * 1024 * 1024  # a record the origin topic took but the DLQ 
 
 async def replay(bootstrap: str, *, group: str = "hub-dlq-replay", only_group: str | None = None,
                  idle_ms: int = 2000, report: Callable[[str], None] = print) -> int:
-    """Re-publish every dead letter not yet replayed by `group` (optionally only those from `only_group`)."""
+    """Re-publish every dead letter not yet replayed by `group` (optionally only those from `only_group`), up to the
+    DLQ's end as it was when the replay began: a letter that fails again while the consumers are running comes back
+    to the DLQ, and is left for the next replay rather than sent round again and again."""
+    ends = await _dlq_ends(bootstrap)
     consumer = AIOKafkaConsumer(DLQ.name, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
                                 auto_offset_reset="earliest", session_timeout_ms=6000, heartbeat_interval_ms=300)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=ORIGINAL_BYTES)
@@ -29,17 +32,36 @@ async def replay(bootstrap: str, *, group: str = "hub-dlq-replay", only_group: s
     replayed = 0
     try:
         while batches := await consumer.getmany(timeout_ms=idle_ms, max_records=500):
-            for records in batches.values():
+            done: dict[TopicPartition, int] = {}
+            for tp, records in batches.items():
+                end = ends.get(tp.partition, 0)
                 for record in records:
+                    if record.offset >= end:  # written after the replay began: the next replay's
+                        consumer.pause(tp)
+                        break
+                    done[tp] = record.offset + 1
                     failed_in = dict(record.headers).get(f"{DLQ_HEADER_PREFIX}consumer_group", b"").decode()
                     if only_group and failed_in != only_group:
                         continue
                     replayed += await send_back(bootstrap, producer, record.key, record.value, list(record.headers), report)
-            await consumer.commit()
+            if done:
+                await consumer.commit(done)
     finally:
         await producer.stop()
         await consumer.stop()
     return replayed
+
+
+async def _dlq_ends(bootstrap: str) -> dict[int, int]:
+    """Each DLQ partition's next offset, now."""
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await reader.start()
+    try:
+        await reader.topics()
+        partitions = [TopicPartition(DLQ.name, p) for p in sorted(reader.partitions_for_topic(DLQ.name) or ())]
+        return {tp.partition: end for tp, end in (await reader.end_offsets(partitions)).items()} if partitions else {}
+    finally:
+        await reader.stop()
 
 
 async def replay_letters(bootstrap: str, letters: Iterable[DeadLetter], report: Callable[[str], None] = print) -> list[DeadLetter]:
