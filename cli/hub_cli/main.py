@@ -23,7 +23,7 @@ from hub_cli.reconcile import reconcile_command
 from hub_cli.screenshots import screenshots
 from hub_cli.unit_qr import unit_app
 from hub_cli.trace import trace
-from hub_shared.access import Role, Scope
+from hub_shared.access import STAFF, Role, Scope
 
 if TYPE_CHECKING:
     from hub_cli.stack import ServiceSpec, Stack
@@ -286,6 +286,26 @@ def _password_hash(console) -> str:
     except ValueError as refused:
         console.print(f"[red]{refused}[/]")
         raise typer.Exit(code=2) from None
+
+
+@user_app.command("password")
+def user_password(subject: str = typer.Argument(...), users_file: Path = USERS_FILE) -> None:
+    """Set a new portal password for a user (a forgotten one, or a first one): asks for it twice, or reads one line
+    from stdin; every session of theirs ends at once. Staff change their own at /staff/account/password."""
+    from hub_shared.users import UserRegistry
+
+    console = _console()
+    registry = UserRegistry(users_file)
+    if (user := registry.get(subject)) is None:
+        console.print(f"[red]no user {subject!r}[/]")
+        raise typer.Exit(code=2)
+    if user.role not in STAFF:
+        console.print(f"[red]{subject} is a {user.role.value}, a system: systems use tokens, not passwords[/]")
+        raise typer.Exit(code=2)
+    if not registry.replace_password(subject, user.password_hash, _password_hash(console)):
+        console.print(f"[red]{subject} changed meanwhile; run the command again[/]")
+        raise typer.Exit(code=2)
+    console.print(f"{subject}: new password set; their sessions have ended")
 
 
 @user_app.command("list")

@@ -56,6 +56,35 @@ ROLE_SCOPES[Role.national_supervisor] |= {Scope.org_write}
 ROLE_SCOPES[Role.provincial_supervisor] |= {Scope.org_write}
 ROLE_SCOPES[Role.agency_system] |= {Scope.org_write}
 
+
+
+class CaseAction(str, Enum):
+    """The steps staff take on a case, each offered by one service's API."""
+
+    respond = "respond"  # followup: the unit's response, with its documents
+    request_information = "request_information"  # followup: ask the citizen for more
+    information_received = "information_received"  # followup
+    give_opinion = "give_opinion"  # followup: the expert's opinion and proposed outcome
+    record_inspection = "record_inspection"  # followup: a field inspection's findings
+    decide = "decide"  # followup: approve the final answer, or send the work back for rework
+    move = "move"  # routing: transfer to another agency, forward down, return
+    reject = "reject"  # routing: not to be processed, for one of the legal reasons
+    classify = "classify"  # intake: confirm or correct the case's topic
+
+
+# Who may take each step. The services check it; the staff pages offer only the forms a role may use.
+CASE_ACTIONS: dict[CaseAction, frozenset[Role]] = {
+    CaseAction.respond: frozenset({Role.unit_responder, Role.expert, Role.office_manager}),
+    CaseAction.request_information: frozenset({Role.expert, Role.office_manager}),
+    CaseAction.information_received: frozenset({Role.expert, Role.office_manager}),
+    CaseAction.give_opinion: frozenset({Role.expert}),
+    CaseAction.record_inspection: frozenset({Role.inspector, Role.expert}),
+    CaseAction.decide: frozenset({Role.office_manager, Role.provincial_supervisor, Role.national_supervisor}),
+    CaseAction.move: frozenset({Role.expert, Role.office_manager, Role.provincial_supervisor, Role.national_supervisor}),
+    CaseAction.reject: frozenset({Role.expert, Role.office_manager}),
+    CaseAction.classify: frozenset({Role.expert, Role.office_manager, Role.inspector}),
+}
+
 # The operations team traces cases (the timeline: events, times and trace ids; not a confidential one) and mends the
 # plumbing; it reads no case's details (no cases:read) and no personal data.
 ROLE_SCOPES[Role.ops] = frozenset({Scope.ops_admin, Scope.status_read})

@@ -94,13 +94,37 @@ def _verify_hub_token(settings: AuthSettings, token: str) -> Principal:
 
 
 def _verify_sso_token(settings: AuthSettings, token: str, kid: Any) -> Principal:
+    return _sso_principal(settings, _sso_claims(settings, token, kid, settings.sso_audience))
+
+
+def verify_id_token(settings: AuthSettings, token: str, client_id: str) -> tuple[Principal, dict[str, Any]]:
+    """An OpenID Connect ID token from the identity provider (the portal's staff sign-in): checked as its bearer
+    tokens are (its JWKS, issuer and algorithms only) but for the audience `client_id`, and mapped to the same
+    Principal by the same claims. Also its claims, for the caller's nonce check. Fetching keys may wait: call
+    it from a worker thread."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise NotAuthenticated(INVALID) from None
+    if not settings.jwks_url or header.get("alg") not in settings.sso_algorithms:
+        raise NotAuthenticated("The ID token is not valid: its signing algorithm is not accepted "
+                               f"({', '.join(settings.sso_algorithms)}) or no identity provider is configured.")
+    claims = _sso_claims(settings, token, header.get("kid"), client_id)
+    return _sso_principal(settings, claims), claims
+
+
+def _sso_claims(settings: AuthSettings, token: str, kid: Any, audience: str | None) -> dict[str, Any]:
     if not isinstance(kid, str) or not 0 < len(kid) <= 256:
         raise NotAuthenticated("The token is not valid: it names no key (kid) of the identity provider.")
     key = _signing_key(settings, kid)
     with _refusals():
-        claims = jwt.decode(token, key, algorithms=list(settings.sso_algorithms), audience=settings.sso_audience,
-                            issuer=settings.sso_issuer, leeway=SSO_LEEWAY_SECONDS,
-                            options={"require": ["exp", "aud", "iss", settings.sso_subject_claim]})
+        return jwt.decode(token, key, algorithms=list(settings.sso_algorithms), audience=audience,
+                          issuer=settings.sso_issuer, leeway=SSO_LEEWAY_SECONDS,
+                          options={"require": ["exp", "aud", "iss", settings.sso_subject_claim]})
+
+
+def _sso_principal(settings: AuthSettings, claims: dict[str, Any]) -> Principal:
+    """The one mapping from the identity provider's claims to the hub's subject, role, unit and scopes."""
     names = {"sub": settings.sso_subject_claim, "role": settings.sso_role_claim, "unit": settings.sso_unit_claim,
              "scope": settings.sso_scope_claim}
     ours = {field: claims.get(claim) for field, claim in names.items()}

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared import pending
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
@@ -46,9 +48,12 @@ def _sqlite_pragmas(dbapi_connection, _record, busy_ms: int) -> None:
 
 
 def make_sessions(engine: AsyncEngine, session_class: type[Session] | None = None) -> SessionFactory:
-    """`session_class`: the synchronous session under each AsyncSession, e.g. a `hub_shared.wakeup.CommitWatch`'s."""
-    options = {"sync_session_class": session_class} if session_class is not None else {}
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, **options)
+    """`session_class`: the synchronous session under each AsyncSession, e.g. a `hub_shared.wakeup.CommitWatch`'s.
+    Its sessions write rows added with `hub_shared.pending.add_row` in one statement per table."""
+    if session_class is None:
+        session_class = type("HubSession", (AsyncSession.sync_session_class,), {})
+    pending.install(session_class)
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=session_class)
 
 
 def sync_url(url: str) -> str:

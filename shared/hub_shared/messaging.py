@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.envelope import Envelope, to_kafka, wrap
 from hub_shared.events import Event
+from hub_shared.pending import add_row
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -45,15 +46,14 @@ class InboxEntry(SQLModel, table=True):
 def stage(session: AsyncSession, event: Event, source: str) -> Envelope:
     """Add `event` to the outbox inside the caller's transaction, with the current trace context."""
     envelope, row = outbox_row(event, source, trace_context())
-    session.add(OutboxMessage(**row))
+    add_row(session, OutboxMessage, row)
     return envelope
 
 
 async def stage_all(session: AsyncSession, staged: list[tuple[Event, dict[str, str]]], source: str) -> None:
     """Add each event, with the trace context it was caused in, to the outbox in one statement, in order."""
-    rows = [outbox_row(event, source, context)[1] for event, context in staged]
-    if rows:
-        await session.execute(insert(OutboxMessage), rows)
+    for event, context in staged:  # after the rows staged before them, in the same statement where they can be
+        add_row(session, OutboxMessage, outbox_row(event, source, context)[1])
 
 
 def trace_context() -> dict[str, str]:

@@ -35,3 +35,11 @@ def password_matches(stored_hash: str | None, password: str) -> bool:
 def fingerprint(stored_hash: str) -> str:
     """A short value that changes with the password, for sessions to end when it does (never the hash itself)."""
     return hashlib.sha256(b"session-epoch:" + stored_hash.encode()).hexdigest()[:16]
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """Whether a hash that just matched was made with other parameters than today's (hash the password anew)."""
+    try:
+        return _HASHER.check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return False

@@ -24,7 +24,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -33,6 +32,7 @@ from uvicorn.config import STARTUP_FAILURE
 from hub_shared import db
 from hub_shared.admission import NEVER_SHED, AdmissionControl
 from hub_shared.auth import AuthSettings
+from hub_shared.httpspans import ServerSpans
 from hub_shared.bus import BrokerIdentity, BusConnection
 from hub_shared.consumer import Subscription, subscribe
 from hub_shared.events import Event
@@ -145,8 +145,8 @@ class Runtime:
             await self.edge_engine.dispose()
 
     def app(self) -> FastAPI:
-        # FastAPI's own telemetry stays off: the OpenTelemetry instrumentor below makes the spans (and leaves out the
-        # untraced paths), and the native layer, deferring to it, still walked the middleware stack on every request
+        # FastAPI's own telemetry stays off: `ServerSpans` below makes the spans (and leaves out the untraced paths),
+        # and the native layer walked the middleware stack on every request
         app = FastAPI(title=f"hub {self.settings.service_name}", description=self.description, version="0.1.0", lifespan=self.lifespan,
                       telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False})
         app.include_router(self._health_router())
@@ -161,9 +161,7 @@ class Runtime:
         app.add_middleware(AdmissionControl, settings=self.settings, metrics=self.metrics,
                            refusal=_overloaded(self.settings.http_retry_after_seconds))
         app.openapi = _declaring_edge_answers(app)
-        # one span per request: the ASGI "http send"/"http receive" spans (two or three more a request) say nothing
-        # the request's own span does not, and cost as much to make and export
-        FastAPIInstrumentor.instrument_app(app, excluded_urls=",".join(self.untraced_paths), exclude_spans=["receive", "send"])
+        app.add_middleware(ServerSpans, untraced=self.untraced_paths)  # outermost: a shed request has its span too
         for engine in {self.engine, self.edge_engine}:
             SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
         return app

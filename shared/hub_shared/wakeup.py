@@ -74,7 +74,7 @@ class CommitWatch:
                     callback()
 
 
-def _note(session: Session, table: str, kind: str) -> None:
+def note(session: Session, table: str, kind: str) -> None:
     session.info.setdefault(_WRITTEN, set()).add((table, kind))
 
 
@@ -83,14 +83,14 @@ def _flushed(session: Session, _context) -> None:
         for instance in objects:
             table = getattr(instance, "__tablename__", None)
             if table is not None and (kind != "update" or session.is_modified(instance)):
-                _note(session, table, kind)
+                note(session, table, kind)
 
 
 def _executed(state: ORMExecuteState) -> None:
     kind = "insert" if state.is_insert else "update" if state.is_update else "delete" if state.is_delete else None
     table = getattr(state.statement, "table", None)
     if kind is not None and table is not None:
-        _note(state.session, table.name, kind)
+        note(state.session, table.name, kind)
 
 
 def _forget(session: Session) -> None:

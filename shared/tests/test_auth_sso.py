@@ -366,3 +366,18 @@ async def test_a_service_accepts_an_identity_provider_token(tmp_path: Path, jwks
     assert elsewhere.status_code == 403 and "outside labour/isfahan" in elsewhere.json()["error"]["message_en"]
     assert expired.status_code == 401 and expired.json()["error"]["code"] == "not_authenticated"
     assert local.status_code == 200
+
+
+def test_an_id_token_for_the_portal_maps_to_the_same_principal_as_a_bearer_token_and_neither_passes_for_the_other(settings) -> None:
+    id_token = sso_token(aud="hub-portal", nonce="n-1")
+    principal, claims = auth.verify_id_token(settings, id_token, "hub-portal")
+    assert principal == auth.verify(settings, sso_token()), "one mapping of the provider's claims"
+    assert claims["nonce"] == "n-1"
+    with pytest.raises(auth.NotAuthenticated, match="another audience"):
+        auth.verify(settings, id_token)  # an ID token is not a bearer token for the services
+    with pytest.raises(auth.NotAuthenticated, match="another audience"):
+        auth.verify_id_token(settings, sso_token(), "hub-portal")
+    with pytest.raises(auth.NotAuthenticated, match="not accepted"):
+        auth.verify_id_token(settings, jwt.encode({"sub": "x", "aud": "hub-portal"}, HUB_KEY, algorithm="HS256"), "hub-portal")
+    with pytest.raises(auth.NotAuthenticated, match="hub_role"):
+        auth.verify_id_token(settings, sso_token(aud="hub-portal", hub_role="mayor"), "hub-portal")

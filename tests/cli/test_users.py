@@ -79,6 +79,24 @@ def test_a_staff_password_is_read_from_stdin_and_kept_only_as_an_argon2_hash(use
     assert "password_hash" not in hub("user", "list").stdout
 
 
+def test_an_administrator_sets_a_new_password_which_ends_the_users_sessions(users) -> None:
+    from hub_shared.passwords import fingerprint, password_matches
+    from hub_shared.users import UserRegistry
+
+    runner.invoke(app, ["user", "add", "maryam", "--role", "expert", "--unit", "labour/tehran", "--password"], input="the first secret\n")
+    before = UserRegistry(users).get("maryam").password_hash
+    reset = runner.invoke(app, ["user", "password", "maryam"], input="a forgotten one, renewed\n")
+    assert reset.exit_code == 0 and "sessions have ended" in reset.stdout
+    after = UserRegistry(users).get("maryam").password_hash
+    assert password_matches(after, "a forgotten one, renewed") and fingerprint(after) != fingerprint(before)
+    assert runner.invoke(app, ["user", "password", "maryam"], input="short\n").exit_code == 2
+    assert UserRegistry(users).get("maryam").password_hash == after
+    assert hub("user", "password", "nobody").exit_code == 2
+    hub("user", "add", "centre-feed", "--role", "presidential_centre", "--unit", "national")
+    refused = runner.invoke(app, ["user", "password", "centre-feed"], input="a long enough secret\n")
+    assert refused.exit_code == 2 and "systems use tokens" in refused.stdout
+
+
 def test_an_operator_gets_the_ops_scope_and_no_case_content(users) -> None:
     assert hub("user", "add", "ops-ali", "--role", "ops", "--unit", "national").exit_code == 0
     principal = verify(AuthSettings(), hub("token", "create", "--user", "ops-ali").stdout.strip())

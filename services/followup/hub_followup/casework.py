@@ -24,10 +24,11 @@ from hub_shared.auth import Principal, Role
 from hub_shared.consumer import Handler, preload, preloaded
 from hub_shared.envelope import Envelope
 from hub_shared.events import (AnswerOutcome, AnswerReturnedForRework, CaseAnswered, CaseArchived, CaseForwarded,
-                               CaseRegistered, CaseRejected, CaseReopened, CaseReturned, CaseRouted, CaseTransferred,
+                               CaseClassified, CaseRegistered, CaseRejected, CaseReopened, CaseReturned, CaseRouted, CaseTransferred,
                                FieldInspectionRecorded, InformationReceived, InformationRequested, NotificationRequested,
                                NotificationTemplate, OpinionGiven, ResponseRejected, ResponseSubmitted, SourceRef,
                                SubmitResponse)
+from hub_shared.pending import add_row
 from hub_shared.service import Runtime
 from hub_shared.text import normalize_text
 
@@ -111,6 +112,7 @@ class CaseWork:
     def case_facts(self) -> dict[str, Handler]:
         """What follow-up's view of a case learns from each fact on `hub.cases.v1`."""
         return {CaseRegistered.event_type: self.on_registered, CaseRouted.event_type: self.on_routed,
+                CaseClassified.event_type: self.on_classified,
                 **{event.event_type: self.on_moved for event in (CaseTransferred, CaseForwarded)},
                 **{event.event_type: self.on_closed for event in _CLOSING}, CaseReopened.event_type: self.on_reopened}
 
@@ -119,11 +121,21 @@ class CaseWork:
     async def on_registered(self, session: AsyncSession, envelope: Envelope) -> None:
         event: CaseRegistered = envelope.data
         case = await find(session, event.case_id)
+        labels = {"case_number": event.case_number, "channel": event.channel.value}
         if case is None:
             _add(session, _new_case(event.case_id, event.tracking_code, event.target.agency, kind=event.kind.value,
-                                    confidential=event.confidential, about_employee=event.about_employee))
-        elif case.kind is None:  # routed first (outboxes resend on their own after a broker loss): only the kind is new
-            case.kind = event.kind.value
+                                    confidential=event.confidential, about_employee=event.about_employee,
+                                    topic_id=event.topic_id, **labels))
+        elif case.kind is None:  # routed first (outboxes resend on their own after a broker loss): only the labels are new
+            case.kind, case.case_number, case.channel = event.kind.value, labels["case_number"], labels["channel"]
+            case.topic_id = case.topic_id or event.topic_id
+            session.add(case)
+
+    async def on_classified(self, session: AsyncSession, envelope: Envelope) -> None:
+        """Staff settled the topic: the inbox filters by it."""
+        event: CaseClassified = envelope.data
+        if (case := await _known(session, envelope)) is not None:
+            case.topic_id = event.topic_id
             session.add(case)
 
     async def on_routed(self, session: AsyncSession, envelope: Envelope) -> None:
@@ -304,8 +316,8 @@ def _about(case: WorkedCase) -> dict:
 
 
 def _record(session: AsyncSession, case: WorkedCase, actor: Actor, kind: StepKind, at: datetime, **fields) -> None:
-    session.add(WorkStep(case_id=case.case_id, step=kind, unit_id=case.unit_id or "", actor=actor.subject,
-                         actor_role=actor.role, actor_unit=actor.unit, at=at, **fields))
+    add_row(session, WorkStep, {"case_id": case.case_id, "step": kind, "unit_id": case.unit_id or "", "actor": actor.subject,
+                                "actor_role": actor.role, "actor_unit": actor.unit, "at": at, **fields})
     _touch(session, case)
 
 

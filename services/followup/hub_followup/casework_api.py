@@ -3,6 +3,7 @@ and the steps taken so far. The role decides which steps one may take; the organ
 confidentiality and the rule that nobody works on a case about themself decide on which cases."""
 
 import unicodedata
+from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -16,19 +17,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_followup.casework import OPEN, Actor, CaseWork, Refused, StepKind, clean_text, find, steps_of
 from hub_followup.casework_models import WorkedCase
-from hub_shared.auth import AUTH_RESPONSES, Forbidden, Principal, Role, Scope, check_case_access, in_subtree, requires
+from hub_shared.access import CASE_ACTIONS, CaseAction
+from hub_shared.auth import (AUTH_RESPONSES, UNIT_PATTERN, Forbidden, Principal, Role, Scope, check_case_access, in_subtree,
+                             requires)
 from hub_shared.events import AnswerOutcome, AttachmentRef
 from hub_shared.events.casework import MAX_ATTACHMENTS, MAX_WORK_TEXT
 from hub_shared.events.notifications import MAX_PARAM_CHARS, check_params
 from hub_shared.service import Runtime, problem
 from hub_shared.text import normalize_text
 
-OpenStage = Literal[tuple(stage.value for stage in OPEN)]  # type: ignore[valid-type]
-RESPONDERS = frozenset({Role.unit_responder, Role.expert, Role.office_manager})
-EXPERTS = frozenset({Role.expert, Role.office_manager})
-OPINION_GIVERS = frozenset({Role.expert})
-INSPECTORS = frozenset({Role.inspector, Role.expert})
-APPROVERS = frozenset({Role.office_manager, Role.provincial_supervisor, Role.national_supervisor})
+OPEN_STAGES = tuple(stage.value for stage in OPEN)
+OpenStage = Literal[OPEN_STAGES]  # type: ignore[valid-type]
+RESPONDERS = CASE_ACTIONS[CaseAction.respond]
+EXPERTS = CASE_ACTIONS[CaseAction.request_information] | CASE_ACTIONS[CaseAction.information_received]
+OPINION_GIVERS = CASE_ACTIONS[CaseAction.give_opinion]
+INSPECTORS = CASE_ACTIONS[CaseAction.record_inspection]
+APPROVERS = CASE_ACTIONS[CaseAction.decide]
 
 NOT_FOUND = {404: {"description": "No routed case has this id"}}
 CONFLICT = {409: {"description": "The case's stage does not allow this step (closed, waiting for information, "
@@ -99,6 +103,9 @@ class StepDone(BaseModel):
 class InboxItem(BaseModel):
     case_id: UUID
     tracking_code: str
+    case_number: str | None
+    channel: str | None
+    topic_id: str | None
     unit_id: str
     unit_name: str | None
     agency: str
@@ -114,6 +121,8 @@ class InboxPage(BaseModel):
     items: list[InboxItem]
     total: int
     overdue: int = Field(description="of the total, the cases whose deadline has passed")
+    tabs: dict[str, int] = Field(description=(
+        "counts for the cartable's tabs under every filter but the stage and `overdue`: `all`, `overdue` and each open stage"))
     limit: int
     offset: int
 
@@ -173,26 +182,46 @@ def router(runtime: Runtime, work: CaseWork) -> APIRouter:
     async def inbox(principal: Annotated[Principal, Depends(may_read)], limit: int = Query(50, ge=1, le=200),
                     offset: int = Query(0, ge=0, le=1_000_000),
                     tracking_code: str | None = Query(None, pattern=r"^[0-9]{11}$", description="only the case with this tracking code"),
+                    case_number: str | None = Query(None, pattern=r"^[0-9]{4}-[0-9]{8}$", description="only the case with this case number"),
                     kind: str | None = Query(None, max_length=32, description="only cases of this kind (complaint, request, ...)"),
-                    stage: OpenStage | None = Query(None, description="only cases at this stage")) -> InboxPage:
+                    topic: str | None = Query(None, max_length=64, description="only cases of this topic (an id of the topic list)"),
+                    channel: str | None = Query(None, max_length=32, description="only cases that arrived through this channel"),
+                    unit: str | None = Query(None, max_length=200, pattern=UNIT_PATTERN,
+                                             description="only cases held by this unit or below it (within the caller's)"),
+                    stage: OpenStage | None = Query(None, description="only cases at this stage"),
+                    overdue: bool = Query(False, description="only cases whose deadline has passed")) -> InboxPage:
         """Open cases held by the caller's unit and the units below it: the overdue first, then the nearest
-        deadline (cases without one last). `total` and `overdue` count every case the filters match."""
+        deadline (cases without one last). `total` and `overdue` count every case the filters match; `tabs`
+        counts them per stage under the other filters."""
+        now = datetime.now(UTC)
         not_about_caller = or_(col(WorkedCase.about_employee).is_(None), WorkedCase.about_employee != principal.subject)
         query = select(WorkedCase).where(col(WorkedCase.stage).in_(OPEN), in_subtree(col(WorkedCase.unit_id), principal),
                                          not_about_caller)
         if Scope.cases_confidential not in principal.scopes:
             query = query.where(WorkedCase.confidential == false())
-        for column, value in ((WorkedCase.tracking_code, tracking_code), (WorkedCase.kind, kind), (WorkedCase.stage, stage)):
+        if unit is not None:
+            query = query.where(in_subtree(col(WorkedCase.unit_id), replace(principal, unit=unit)))
+        for column, value in ((WorkedCase.tracking_code, tracking_code), (WorkedCase.case_number, case_number),
+                              (WorkedCase.kind, kind), (WorkedCase.topic_id, topic), (WorkedCase.channel, channel)):
             if value is not None:
                 query = query.where(column == value)
+        tabbed = query.subquery()
+        if stage is not None:
+            query = query.where(WorkedCase.stage == stage)
+        if overdue:
+            query = query.where(col(WorkedCase.deadline_at) < now)
         matched = query.subquery()
         async with runtime.sessions() as session:
-            total, overdue = (await session.exec(select(func.count(), func.count().filter(matched.c.deadline_at < datetime.now(UTC)))
-                                                 .select_from(matched))).one()
+            total, late = (await session.exec(select(func.count(), func.count().filter(matched.c.deadline_at < now))
+                                              .select_from(matched))).one()
+            per_stage = (await session.exec(select(tabbed.c.stage, func.count(), func.count().filter(tabbed.c.deadline_at < now))
+                                            .group_by(tabbed.c.stage))).all()
             cases = (await session.exec(query.order_by(col(WorkedCase.deadline_at).is_(None), col(WorkedCase.deadline_at),
                                                        col(WorkedCase.case_id)).offset(offset).limit(limit))).all()
+        tabs = {"all": sum(row[1] for row in per_stage), "overdue": sum(row[2] for row in per_stage),
+                **{value: 0 for value in OPEN_STAGES}, **{row[0]: row[1] for row in per_stage}}
         return InboxPage(items=[InboxItem.model_validate(case, from_attributes=True) for case in cases],
-                         total=total, overdue=overdue, limit=limit, offset=offset)
+                         total=total, overdue=late, tabs=tabs, limit=limit, offset=offset)
 
     @api.get("/cases/{case_id}/work", response_model=CaseWorkView, responses={**AUTH_RESPONSES, **NOT_FOUND})
     async def case_work(case_id: UUID, principal: Annotated[Principal, Depends(may_read)]) -> CaseWorkView:

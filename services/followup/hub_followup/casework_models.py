@@ -15,6 +15,9 @@ class WorkedCase(SQLModel, table=True):
 
     case_id: UUID = Field(primary_key=True)
     tracking_code: str = Field(max_length=32)
+    case_number: str | None = Field(default=None, max_length=32, index=True)
+    channel: str | None = Field(default=None, max_length=32)
+    topic_id: str | None = Field(default=None, max_length=64, description="intake's suggestion, then staff's decision")
     unit_id: str | None = Field(default=None, max_length=200, index=True)
     unit_name: str | None = Field(default=None, max_length=300)
     agency: str = Field(max_length=64)

@@ -9,9 +9,10 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.consumer import preload, preloaded
+from hub_shared.pending import add_row
 
 from hub_followup.clock import Clock
-from hub_followup.ladder import WAITING, agency_of, first_steps, policies, recount, timer_for
+from hub_followup.ladder import WAITING, agency_of, first_steps, policies, recount, timer_row
 from hub_followup.models import Ladder, Timer, TimerStatus
 from hub_shared.calendar import Calendars
 from hub_shared.envelope import Envelope
@@ -96,7 +97,8 @@ class DeadlineKeeper:
         session.add(ladder)
         days = self._calendars.named(ladder.calendar)
         steps = first_steps(policies().of(ladder.agency), days, deadline_at, ladder.unit_id, now)
-        session.add_all([timer_for(ladder, step, now) for step in steps])
+        for step in steps:
+            add_row(session, Timer, timer_row(ladder, step, now))
         self._runtime.stage(session, DeadlineScheduled(case_id=ladder.case_id, tracking_code=ladder.tracking_code,
                                                        unit_id=ladder.unit_id, due_at=deadline_at, scheduled_at=now))
         log.info("ladder %d set for %s: deadline %s, %d steps waiting", ladder.number, ladder.unit_id,

@@ -181,10 +181,15 @@ def _up_or_again(level: int, unit_id: str, days: WorkingCalendar, start: datetim
 
 
 def timer_for(ladder: Ladder, step: Step, now: datetime) -> Timer:
-    return Timer(case_id=ladder.case_id, ladder=ladder.number, tracking_code=ladder.tracking_code, unit_id=step.unit_id,
-                 confidential=ladder.confidential, about_employee=ladder.about_employee, step=step.name,
-                 due_at=step.due_at, counted_from=step.counted_from, working_days=step.working_days,
-                 status=TimerStatus.pending.value, created_at=now)
+    return Timer(**timer_row(ladder, step, now))
+
+
+def timer_row(ladder: Ladder, step: Step, now: datetime) -> dict:
+    """The columns of the timer of `step` (for `hub_shared.pending.add_row`)."""
+    return {"case_id": ladder.case_id, "ladder": ladder.number, "tracking_code": ladder.tracking_code, "unit_id": step.unit_id,
+            "confidential": ladder.confidential, "about_employee": ladder.about_employee, "step": step.name,
+            "due_at": step.due_at, "counted_from": step.counted_from, "working_days": step.working_days,
+            "status": TimerStatus.pending.value, "created_at": now}
 
 
 async def recount(session: AsyncSession, ladder: Ladder, days: WorkingCalendar) -> int:

@@ -12,7 +12,7 @@ from hub_followup import ladder
 from hub_followup.app import create_runtime
 from hub_shared.auth import ROLE_SCOPES, Role, Scope
 from hub_shared.envelope import wrap
-from hub_shared.events import (AnswerReturnedForRework, CaseAnswered, CaseForwarded, CaseRegistered, CaseReopened, CaseReturned,
+from hub_shared.events import (AnswerReturnedForRework, CaseAnswered, CaseClassified, CaseForwarded, CaseRegistered, CaseReopened, CaseReturned,
                                CaseRouted, FieldInspectionRecorded, InformationReceived, InformationRequested,
                                NotificationRequested, OpinionGiven, ResponseRejected, ResponseSubmitted, RoutingDecision,
                                SourceRef, SubmitResponse, Target)
@@ -422,3 +422,47 @@ async def test_malformed_responses_are_refused(followup, body) -> None:
     runtime, client = followup
     case = await open_case(runtime)
     assert (await step(client, case, "response", body, RESPONDER, status=422))["error"]["code"] == "invalid_request"
+
+
+async def labelled_case(runtime, unit_id: str = OFFICE, number: int = 42, channel: str = "web", topic: str | None = None,
+                        kind: str = "complaint", **overrides) -> CaseRouted:
+    """A routed case whose registration names its case number, channel, kind and suggested topic."""
+    case = routed(unit_id, **overrides)
+    agency, province = unit_id.split("/")[:2]
+    await deliver(runtime, CaseRegistered(case_id=case.case_id, tracking_code=case.tracking_code, case_number=f"1405-{number:08d}",
+                                          kind=kind, channel=channel, target=Target(agency=agency, province=province),
+                                          topic_id=topic, registered_at=datetime.now(UTC)), case)
+    return case
+
+
+async def test_the_inbox_filters_by_case_number_topic_channel_and_unit_and_counts_each_tab(followup) -> None:
+    runtime, client = followup
+    rey = await labelled_case(runtime, REY, number=7, channel="phone_111", topic="insurance", deadline_days=-1)
+    office = await labelled_case(runtime, OFFICE, number=8, channel="samad", topic="wages", kind="request")
+    answered = await labelled_case(runtime, OFFICE, number=9, channel="web", topic="insurance", deadline_days=3)
+    await step(client, answered, "response", RESPONSE, RESPONDER)
+    boss = bearer(Role.office_manager, "labour/tehran")
+    assert await inbox(client, boss, case_number="1405-00000008") == [str(office.case_id)]
+    assert await inbox(client, boss, topic="insurance") == [str(rey.case_id), str(answered.case_id)]
+    assert await inbox(client, boss, channel="samad") == [str(office.case_id)]
+    assert await inbox(client, boss, unit="labour/tehran/rey") == [str(rey.case_id)]
+    assert await inbox(client, boss, unit="labour/fars") == [], "a unit outside the caller's shows nothing"
+    assert await inbox(client, boss, overdue="true") == [str(rey.case_id)]
+    page = (await client.get("/api/v1/inbox", headers=boss, params={"stage": "responded"})).json()
+    assert [item["case_number"] for item in page["items"]] == ["1405-00000009"]
+    assert (page["items"][0]["channel"], page["items"][0]["topic_id"]) == ("web", "insurance")
+    assert page["total"] == 1 and page["tabs"] == {"all": 3, "overdue": 1, "in_progress": 2, "awaiting_information": 0,
+                                                   "responded": 1, "opinion_given": 0, "rework": 0}
+    topical = (await client.get("/api/v1/inbox", headers=boss, params={"topic": "insurance"})).json()["tabs"]
+    assert (topical["all"], topical["in_progress"], topical["responded"]) == (2, 1, 1)
+    for refused in ({"case_number": "42"}, {"unit": "../labour"}):
+        assert (await client.get("/api/v1/inbox", headers=boss, params=refused)).status_code == 422
+
+
+async def test_a_topic_staff_settle_replaces_intakes_suggestion_in_the_inbox(followup) -> None:
+    runtime, client = followup
+    case = await labelled_case(runtime, topic="insurance")
+    await deliver(runtime, CaseClassified(case_id=case.case_id, tracking_code=case.tracking_code, topic_id="wages",
+                                          previous_topic_id="insurance", confirmed=False, by="e-1", classified_at=datetime.now(UTC)))
+    assert await inbox(client, MANAGER, topic="wages") == [str(case.case_id)]
+    assert await inbox(client, MANAGER, topic="insurance") == []

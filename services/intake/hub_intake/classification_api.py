@@ -12,12 +12,13 @@ from hub_intake.classify import case_text
 from hub_intake.models import ClassificationCorrection
 from hub_intake.settings import IntakeSettings
 from hub_intake.staff import NOT_FOUND, visible_case
-from hub_shared.auth import AUTH_RESPONSES, Forbidden, Principal, Role, Scope, requires
+from hub_shared.access import CASE_ACTIONS, CaseAction
+from hub_shared.auth import AUTH_RESPONSES, Forbidden, Principal, Scope, requires
 from hub_shared.events import CaseClassified
 from hub_shared.reference import topics
 from hub_shared.service import Runtime
 
-CLASSIFIERS = frozenset({Role.expert, Role.office_manager, Role.inspector})
+CLASSIFIERS = CASE_ACTIONS[CaseAction.classify]
 
 
 class TopicChoice(BaseModel):

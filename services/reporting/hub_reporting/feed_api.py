@@ -81,17 +81,23 @@ def router(runtime: Runtime, settings: ReportingSettings) -> APIRouter:
         **AUTH_RESPONSES, 422: {"description": "The cursor is not one this feed gave out"}})
     async def changes(principal: Annotated[Principal, Depends(may_pull)],
                       cursor: Annotated[str | None, Query(max_length=64)] = None,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ChangePage:
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                      latest: Annotated[bool, Query(description=(
+                          "the last `limit` changes after the cursor, newest first (a person's view of what just "
+                          "happened); `has_more`: older ones are left out; `next_cursor` continues after the newest"))] = False,
+                      ) -> ChangePage:
         """Every status change since `cursor`, in reporting's commit order, within the caller's subtree."""
         after = decode_cursor(cursor)
+        order = col(StatusChange.seq).desc() if latest else col(StatusChange.seq)
         async with runtime.sessions() as session:
             rows = (await session.exec(select(StatusChange).where(StatusChange.seq > after, in_subtree(StatusChange.unit_id, principal))
-                                       .order_by(col(StatusChange.seq)).limit(limit + 1))).all()
+                                       .order_by(order).limit(limit + 1))).all()
         page = rows[:limit]
+        newest = max((r.seq for r in page), default=after)
         return ChangePage(changes=[Change(tracking_code=r.tracking_code, case_id=r.case_id, status=r.status, unit_id=r.unit_id,
                                           event_type=r.event_type, at=as_utc(r.occurred_at), at_jalali=to_jalali(r.occurred_at))
                                    for r in page],
-                          next_cursor=encode_cursor(page[-1].seq if page else after), has_more=len(rows) > limit)
+                          next_cursor=encode_cursor(newest), has_more=len(rows) > limit)
 
     @api.get("/cases/{case_ref}/timeline", response_model=Timeline, responses={
         **AUTH_RESPONSES, 404: {"description": "No case has this id or tracking code"}})

@@ -5,7 +5,7 @@ Every answer the endpoint gives is cut from one fixed table per agency and Jalal
 the answers together: the agency's table for the whole country and its table for every province (and for what
 falls in no province, which is never published but protected as if it were), each a month by column table with
 its totals. So the national answer minus the province answers, or a year minus its months, can only give back
-what the year's table shows anyway. Disclosure control, over that joint table:
+what the year's table shows anyway. Disclosure control (`hub_reporting.suppression`), over that joint table:
 1. every count from 1 to `threshold - 1` is hidden ("fewer than 5"); zeros are shown, they describe nobody;
 2. no line of the joint table (a row with its total, a column with its total, a cell of the whole country with
    the same cell of every province) may hide exactly one number: in such a line the smallest shown positive
@@ -17,7 +17,6 @@ tables as they are; its total is shown only where the year tables' shown numbers
 it shown, or the year's total and every other month of the year), so it says nothing new, and is hidden otherwise. A figure computed from a
 base (a share, a median, a mean) is shown only when its base is shown."""
 
-import random
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from datetime import datetime
 import jdatetime
 
 from hub_reporting.models import CaseFact
+from hub_reporting.suppression import Line, _line_partners, conceal  # noqa: F401 (_line_partners: the open-data tests read it here)
 from hub_shared.calendar import Calendars
 from hub_shared.jalali import TEHRAN, as_utc
 
@@ -42,18 +42,6 @@ class Shown:
 
     value: int | float | None
     suppressed: bool = False
-
-
-@dataclass(frozen=True)
-class Line:
-    """`total` is the sum of `members`: any reader of the published numbers knows it."""
-
-    total: Cell
-    members: tuple[Cell, ...]
-
-    @property
-    def cells(self) -> tuple[Cell, ...]:
-        return (*self.members, self.total)
 
 
 def jalali_month(moment: datetime) -> str:
@@ -116,91 +104,6 @@ def _lines(parts: list[str], months: list[str], columns: list[str], row_totals: 
     lines += [Line((COUNTRY, row, column), tuple((part, row, column) for part in parts))
               for row in [*months, TOTAL] for column in every_column]
     return lines
-
-
-# --- suppression --------------------------------------------------------------------------------------------------
-
-def conceal(counts: dict, lines: list[Line], threshold: int) -> set:
-    """The cells of a table whose `lines` are public knowledge to publish as "fewer than `threshold`": every count
-    from 1 to threshold-1, and partners until no hidden cell can be worked out from the shown ones. Deterministic."""
-    concealed = {cell for cell, count in counts.items() if 0 < count < threshold}
-    through: dict = {}
-    for index, line in enumerate(lines):
-        for cell in line.cells:
-            through.setdefault(cell, []).append(index)
-    while True:
-        _line_partners(counts, lines, concealed)
-        exposed = sorted(determined(lines, concealed) & concealed)
-        if not exposed:
-            return concealed
-        partners = {_partner_of(cell, counts, lines, through, concealed) for cell in exposed} - {None}
-        if not partners:  # cannot happen: with every positive cell hidden, no hidden cell is determined
-            raise RuntimeError(f"open data: {len(exposed)} hidden counts stay determined")
-        concealed |= partners
-
-
-def _line_partners(counts: dict, lines: list[Line], concealed: set) -> None:
-    """In every line that hides exactly one cell, hide its smallest shown positive cell too, until none is left."""
-    changed = True
-    while changed:
-        changed = False
-        for line in lines:
-            cells = line.cells
-            if sum(cell in concealed for cell in cells) == 1 and (partner := _smallest_shown(counts, cells, concealed)) is not None:
-                concealed.add(partner)
-                changed = True
-
-
-def _smallest_shown(counts: dict, cells: Iterable, concealed: set):
-    shown = [cell for cell in cells if cell not in concealed and counts[cell] > 0]
-    return min(shown, key=lambda cell: (counts[cell], cell)) if shown else None
-
-
-def _partner_of(cell, counts: dict, lines: list[Line], through: dict, concealed: set):
-    """The smallest shown positive cell of the lines through `cell` (those with the fewest hidden cells first), or
-    failing that of the lines next to them, and so on: hiding it takes away one of the facts that determine `cell`."""
-    seen_lines, frontier = set(), sorted(through.get(cell, []), key=lambda i: (sum(c in concealed for c in lines[i].cells), i))
-    while frontier:
-        for index in frontier:
-            if (partner := _smallest_shown(counts, lines[index].cells, concealed)) is not None:
-                return partner
-        seen_lines.update(frontier)
-        frontier = sorted({i for index in frontier for c in lines[index].cells for i in through[c]} - seen_lines)
-    return None  # nothing shown is left to hide: then nothing hidden is determined either (all the lines are zero)
-
-
-_PRIME = (1 << 61) - 1  # arithmetic modulo a large prime: exact ranks of these 0/±1 systems but for odds of about 2**-61
-
-
-def determined(lines: list[Line], unknown: set) -> set:
-    """The cells of `unknown` that the known cells and the `lines` determine: x is determined exactly when no change
-    of the unknown cells that keeps every line true changes x. Found with one generic such change (a random vector
-    of the null space of the lines over the unknown cells, seeded: deterministic): x is determined where it is 0."""
-    order = {cell: index for index, cell in enumerate(sorted(unknown))}
-    pivots: dict[int, dict[int, int]] = {}
-    for line in lines:
-        row: dict[int, int] = {}
-        for cell, sign in [*((member, 1) for member in line.members), (line.total, -1)]:
-            if cell in order:
-                row[order[cell]] = (row.get(order[cell], 0) + sign) % _PRIME
-        row = {column: value for column, value in row.items() if value}
-        while row:  # reduce against the pivots so far: rows in echelon form, each pivot its row's first column
-            first = min(row)
-            if (pivot := pivots.get(first)) is None:
-                inverse = pow(row[first], _PRIME - 2, _PRIME)
-                pivots[first] = {column: value * inverse % _PRIME for column, value in row.items()}
-                break
-            factor = row[first]
-            for column, value in pivot.items():
-                if updated := (row.get(column, 0) - factor * value) % _PRIME:
-                    row[column] = updated
-                else:
-                    row.pop(column, None)
-    chance = random.Random(1405)
-    change = {column: chance.randrange(1, _PRIME) for column in range(len(order)) if column not in pivots}
-    for first in sorted(pivots, reverse=True):
-        change[first] = -sum(value * change[column] for column, value in pivots[first].items() if column != first) % _PRIME
-    return {cell for cell, column in order.items() if change[column] == 0}
 
 
 # --- one scope's answer, cut from the year tables -------------------------------------------------------------------

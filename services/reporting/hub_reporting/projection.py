@@ -16,6 +16,7 @@ from hub_shared.events import (CaseAnswered, CaseArchived, CaseClassified, CaseF
                                CaseRejected, CaseReopened, CaseReturned, CaseRouted, CaseTransferred, DeadlineScheduled)
 from hub_shared.events.describe import TIMELINE_ONLY, StatusNote, describe
 from hub_shared.jalali import as_utc
+from hub_shared.pending import add_row
 
 
 @dataclass
@@ -25,7 +26,7 @@ class BatchRows:
 
     statuses: dict[UUID, CaseStatus] = field(default_factory=dict)
     facts: dict[UUID, CaseFact] = field(default_factory=dict)
-    changes: list[StatusChange] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)  # columns of `StatusChange` rows, numbered by `finish`
 
 
 BATCH = "reporting.batch"
@@ -46,8 +47,7 @@ async def finish(session: AsyncSession) -> None:
         last = (await session.execute(update(FeedCounter).where(FeedCounter.id == 1)
                                       .values(last_seq=FeedCounter.last_seq + len(changes)).returning(FeedCounter.last_seq))).scalar_one()
         for seq, change in enumerate(changes, start=last - len(changes) + 1):
-            change.seq = seq
-        session.add_all(changes)
+            add_row(session, StatusChange, {**change, "seq": seq})
 
 
 async def project(session: AsyncSession, envelope: Envelope) -> None:
@@ -76,9 +76,9 @@ async def project(session: AsyncSession, envelope: Envelope) -> None:
     status.status = new_status = new_status or status.status
     if not late_registration:
         status.updated_at = envelope.time  # the fact's time, not the clock's: a rebuild gives the same row
-    session.add(CaseHistoryEntry(event_id=envelope.id, case_id=event.case_id, event_type=envelope.type,
-                                 status=new_status, occurred_at=envelope.time, note_fa=note_fa, note_en=note_en,
-                                 source=envelope.source, trace_id=trace_id_of(envelope.traceparent)))
+    add_row(session, CaseHistoryEntry, {"event_id": envelope.id, "case_id": event.case_id, "event_type": envelope.type,
+                                        "status": new_status, "occurred_at": envelope.time, "note_fa": note_fa, "note_en": note_en,
+                                        "source": envelope.source, "trace_id": trace_id_of(envelope.traceparent)})
 
 
 def _describe(event) -> StatusNote:
@@ -161,13 +161,13 @@ def _project_fact(rows: BatchRows, session: AsyncSession, event) -> None:
     session.add(fact)
 
 
-def _change(envelope: Envelope, status: str, unit_id: str) -> StatusChange:
+def _change(envelope: Envelope, status: str, unit_id: str) -> dict:
     """A change-feed entry, numbered by `finish`. The counter row is updated in the batch's transaction, so it stays
     locked until commit: a later transaction gets higher numbers only after this one committed, and a reader of the
     feed never skips a late committer."""
     event = envelope.data
-    return StatusChange(event_id=envelope.id, case_id=event.case_id, tracking_code=event.tracking_code,
-                        unit_id=unit_id, status=status, event_type=envelope.type, occurred_at=envelope.time)
+    return {"event_id": envelope.id, "case_id": event.case_id, "tracking_code": event.tracking_code,
+            "unit_id": unit_id, "status": status, "event_type": envelope.type, "occurred_at": envelope.time}
 
 
 PROJECTED = (CaseRegistered, CaseRouted, CaseRejected, CaseLinked, DeadlineScheduled, CaseAnswered, CaseReopened, CaseArchived,

@@ -5,17 +5,18 @@ from enum import Enum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
-from sqlmodel import select
+from pydantic import BaseModel, Field
+from sqlmodel import func, select
 
 from hub_reporting.access import Unprocessable, child_of, reader, subtree_root, under
 from hub_reporting.export import DOWNLOADS, download
-from hub_reporting.models import CaseFact
+from hub_reporting.models import CaseFact, CaseHistoryEntry
 from hub_reporting.periods import BadPeriod, Period, parse_period
 from hub_reporting.settings import ReportingSettings
 from hub_reporting.statistics import Figures, Group, Ranked, TopicTrend, figures, grouped, ranking, top_topics
 from hub_shared.auth import AUTH_RESPONSES, Principal, Scope
 from hub_shared.calendar import Calendars
+from hub_shared.events import CaseEscalated
 from hub_shared.service import Runtime
 
 CONDUCT_TOPICS = ("staff-conduct", "bribery-corruption")
@@ -44,6 +45,11 @@ class PeriodView(BaseModel):
     end_utc: datetime
 
 
+class Escalations(BaseModel):
+    key: str
+    escalations: int
+
+
 class CaseReport(BaseModel):
     unit: str
     period: PeriodView
@@ -58,6 +64,9 @@ class CaseReport(BaseModel):
     top_topics: list[TopicTrend]
     min_cases: int
     ranking: list[Ranked]
+    escalations: int = Field(0, description="escalations of the subtree's cases to the office above, in the period")
+    escalations_by_unit: list[Escalations] = Field(default_factory=list, description=(
+        "the same one level down the tree, each counted at the unit holding its case"))
 
 
 class ConductRow(BaseModel):
@@ -111,6 +120,19 @@ def router(runtime: Runtime, settings: ReportingSettings, calendars: Calendars) 
             return list((await session.exec(select(CaseFact).where(under(CaseFact.unit_id, root), CaseFact.registered_at >= period.start,
                                                                    CaseFact.registered_at < period.end))).all())
 
+    async def escalations(root: str, period: Period) -> list[Escalations]:
+        """Escalations in the period, one level down from `root`, by the unit holding the case."""
+        async with runtime.sessions() as session:
+            rows = (await session.exec(
+                select(CaseFact.unit_id, func.count()).join(CaseHistoryEntry, CaseHistoryEntry.case_id == CaseFact.case_id)
+                .where(under(CaseFact.unit_id, root), CaseHistoryEntry.event_type == CaseEscalated.event_type,
+                       CaseHistoryEntry.occurred_at >= period.start, CaseHistoryEntry.occurred_at < period.end)
+                .group_by(CaseFact.unit_id))).all()
+        counts: dict[str, int] = {}
+        for unit_id, count in rows:
+            counts[child_of(root, unit_id)] = counts.get(child_of(root, unit_id), 0) + count
+        return [Escalations(key=key, escalations=count) for key, count in sorted(counts.items())]
+
     @api.get("/cases", response_model=CaseReport, responses={**AUTH_RESPONSES, **BAD_INPUT, **DOWNLOADS})
     async def case_report(
         principal: Annotated[Principal, Depends(may_read)],
@@ -131,6 +153,8 @@ def router(runtime: Runtime, settings: ReportingSettings, calendars: Calendars) 
             groups=grouped(current, _key(group_by, root), now, calendars) if group_by else [],
             top_topics=top_topics(current, before), min_cases=min_cases or settings.min_cases,
             ranking=ranking(current, min_cases or settings.min_cases, now, calendars))
+        report.escalations_by_unit = await escalations(root, chosen)
+        report.escalations = sum(e.escalations for e in report.escalations_by_unit)
         if format is Format.json:
             return report
         rows = [g.model_dump() for g in report.groups] or [{"key": root, **report.totals.model_dump()}]

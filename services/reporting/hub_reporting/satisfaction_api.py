@@ -1,5 +1,7 @@
 """`GET /api/v1/satisfaction`: aggregated satisfaction over a subtree, one level down (or per employee), with
-the trend against the period before and the same units' on-time rate. Small groups are hidden."""
+the trend against the period before and the same units' on-time rate. Small groups are hidden, and so is whatever
+would give them away: every answer of a period is read from one table of the whole tree, suppressed once
+(`hub_reporting.satisfaction_table`, which says what that guarantees and what not)."""
 
 from collections import defaultdict
 from enum import Enum
@@ -9,13 +11,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from hub_reporting.access import Unprocessable, child_of, reader, subtree_root, under
+from hub_reporting.access import Unprocessable, reader, subtree_root, under
 from hub_reporting.models import CaseFact
 from hub_reporting.periods import BadPeriod, parse_period
 from hub_reporting.reports_api import BAD_INPUT, PeriodView, _view
 from hub_reporting.satisfaction import ASPECTS, models, previous_start, totals_query
+from hub_reporting.satisfaction_table import SUBTREE, RatingTable, rating_table
 from hub_reporting.settings import ReportingSettings
-from hub_shared.auth import AUTH_RESPONSES, Forbidden, Principal, Scope
+from hub_shared.auth import AUTH_RESPONSES, NATIONAL, Forbidden, Principal, Scope
 from hub_shared.service import Runtime
 
 SUMS = ("ratings", "score_sum", *(f"{a}_{part}" for a in ASPECTS for part in ("n", "sum")), "previous_ratings", "previous_score_sum")
@@ -28,7 +31,10 @@ class By(str, Enum):
 
 class Satisfaction(BaseModel):
     key: str
-    hidden: str | None = None  # "too few": fewer ratings than the threshold, so nothing about the group is shown
+    # "suppressed": nothing about the group is shown, because it has fewer ratings than the threshold or because it
+    # would give such a group away (the total less the groups shown); which of the two is not said, as that too
+    # would narrow them down
+    hidden: str | None = None
     ratings: int | None = None
     average: float | None = None
     aspects: dict[str, float | None] | None = None
@@ -46,14 +52,17 @@ class SatisfactionView(BaseModel):
     groups: list[Satisfaction]
 
 
-def _present(key: str, sums: dict, floor: int, on_time: float | None) -> Satisfaction:
-    if sums["ratings"] < floor:
-        return Satisfaction(key=key, hidden="too few")
-    average = round(sums["score_sum"] / sums["ratings"], 3)
-    before = round(sums["previous_score_sum"] / sums["previous_ratings"], 3) if sums["previous_ratings"] >= floor else None
-    aspects = {a: round(sums[f"{a}_sum"] / sums[f"{a}_n"], 3) if sums[f"{a}_n"] >= floor else None for a in ASPECTS}
+def _present(key: str, cell: tuple, table: RatingTable, on_time: float | None) -> Satisfaction:
+    if cell in table.hidden:
+        return Satisfaction(key=key, hidden="suppressed")
+    sums = table.sums[cell]
+    average = round(sums["score_sum"] / sums["ratings"], 3) if sums["ratings"] else None
+    shown_before = sums["previous_ratings"] and cell not in table.hidden_before
+    before = round(sums["previous_score_sum"] / sums["previous_ratings"], 3) if shown_before else None
+    aspects = {a: round(sums[f"{a}_sum"] / sums[f"{a}_n"], 3) if sums[f"{a}_n"] and cell not in table.hidden_aspects[a] else None
+               for a in ASPECTS}
     return Satisfaction(key=key, ratings=sums["ratings"], average=average, aspects=aspects, previous_average=before,
-                        trend=round(average - before, 3) if before is not None else None, on_time_rate=on_time)
+                        trend=round(average - before, 3) if None not in (average, before) else None, on_time_rate=on_time)
 
 
 def router(runtime: Runtime, settings: ReportingSettings) -> APIRouter:
@@ -78,26 +87,34 @@ def router(runtime: Runtime, settings: ReportingSettings) -> APIRouter:
         first, last = chosen.first_day, chosen.last_day
         async with runtime.sessions() as session:
             root = await subtree_root(session, principal, unit)
-            day_model, month_model = models(by is By.employee)
-            columns = ["unit_id", "employee_id"] if by is By.employee else ["unit_id"]
-            rows = (await session.execute(totals_query(day_model, month_model, lambda model: under(model.unit_id, root), first, last,
-                                                       previous_start(first, last), columns))).all()
+            table = await _table(session, first, last, settings.min_group)
             on_time = await _on_time(session, root, chosen)
-        groups: dict[str, dict] = defaultdict(lambda: dict.fromkeys(SUMS, 0))
-        total = dict.fromkeys(SUMS, 0)
-        for row in rows:
-            key = f"{row.unit_id}#{row.employee_id}" if by is By.employee else child_of(root, row.unit_id)
-            for name in SUMS:
-                value = getattr(row, name) or 0
-                groups[key][name] += value
-                total[name] += value
-        floor = settings.min_group
         rate = lambda key: _rate(on_time, key.split("#")[0], root, by)  # noqa: E731
-        return SatisfactionView(unit=root, by=by, period=_view(chosen), min_group=floor,
-                                total=_present(root, total, floor, _all(on_time)),
-                                groups=[_present(key, sums, floor, rate(key)) for key, sums in sorted(groups.items())])
+        total = (SUBTREE, root)
+        return SatisfactionView(unit=root, by=by, period=_view(chosen), min_group=settings.min_group,
+                                total=_present(root, total, table, _all(on_time)) if total in table.sums else _nothing(root),
+                                groups=[_present(key, cell, table, rate(key)) for key, cell in table.groups(root, by is By.employee)])
 
     return api
+
+
+async def _table(session, first, last, threshold: int) -> RatingTable:
+    """The period's table of the whole tree, per unit and per person named: every answer is read from it."""
+    sums = []
+    for by_person, columns in ((False, ["unit_id"]), (True, ["unit_id", "employee_id"])):
+        query = totals_query(*models(by_person), lambda model: under(model.unit_id, NATIONAL), first, last,
+                             previous_start(first, last), columns)
+        groups: dict = defaultdict(lambda: dict.fromkeys(SUMS, 0))
+        for row in (await session.execute(query)).all():
+            key = (row.unit_id, row.employee_id) if by_person else row.unit_id
+            for name in SUMS:
+                groups[key][name] += getattr(row, name) or 0
+        sums.append(dict(groups))
+    return rating_table(*sums, ASPECTS, threshold)
+
+
+def _nothing(root: str) -> Satisfaction:
+    return Satisfaction(key=root, ratings=0, aspects=dict.fromkeys(ASPECTS))
 
 
 async def _on_time(session, root: str, period) -> dict[str, list[int]]:

@@ -177,11 +177,13 @@ async def test_satisfaction_drills_down_hides_small_groups_and_links_on_time_rat
                   *[rating(1, day=date(2026, 10, 25)) for _ in range(5)])
     body = (await get(runtime, "/api/v1/satisfaction", unit="labour/tehran", period="1405-09")).json()
     groups = {g["key"]: g for g in body["groups"]}
-    assert groups["labour/tehran/shemiranat"] == {"key": "labour/tehran/shemiranat", "hidden": "too few", "ratings": None, "average": None,
+    assert groups["labour/tehran/shemiranat"] == {"key": "labour/tehran/shemiranat", "hidden": "suppressed", "ratings": None, "average": None,
                                                   "aspects": None, "previous_average": None, "trend": None, "on_time_rate": None}
-    rey = groups["labour/tehran/rey"]
-    assert rey["ratings"] == 6 and rey["average"] == 4.333 and rey["previous_average"] == 1.0 and rey["on_time_rate"] == 1.0
-    assert body["total"]["ratings"] == 8
+    # Rey's 6 are hidden too: else Tehran's 8 less Rey's 6 would give Shemiranat's 2 away, and their scores
+    assert groups["labour/tehran/rey"]["hidden"] == "suppressed" and groups["labour/tehran/rey"]["ratings"] is None
+    total = body["total"]
+    assert total["ratings"] == 8 and total["average"] == 3.75 and total["previous_average"] == 1.0 and total["on_time_rate"] == 1.0
+    assert (await get(runtime, "/api/v1/satisfaction", unit="labour/tehran/rey", period="1405-09")).json()["total"]["hidden"] == "suppressed"
     national = (await get(runtime, "/api/v1/satisfaction", period="1405-09")).json()
     assert [g["key"] for g in national["groups"]] == ["labour"]
     staff = await get(runtime, "/api/v1/satisfaction", bearer(Role.office_manager, UNIT), unit=UNIT, period="1405-09", by="employee")

@@ -1,5 +1,5 @@
 """What people do to a routed case in routing: transfer it to another agency, forward it down to a
-sub-unit, return it to the body that referred it. The deadline never changes; transfers are limited. A
+sub-unit, return it to the body that referred it, reject it for one of the legal reasons. The deadline never changes; transfers are limited. A
 move names the new unit's working calendar, which followup counts the steps still ahead on.
 Also shows the rules in force."""
 
@@ -11,14 +11,16 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub_routing.models import Move, Referral
-from hub_routing.rulebook import RETURN_REASONS, RuleBook, nearest
+from hub_routing.rulebook import REJECT_REASONS, RETURN_REASONS, RuleBook, nearest
 from hub_routing.settings import RoutingSettings
-from hub_shared.auth import AUTH_RESPONSES, Forbidden, Principal, Role, Scope, check_case_access, requires
-from hub_shared.events import CaseForwarded, CaseReturned, CaseTransferred, Target
+from hub_shared.access import CASE_ACTIONS, CaseAction
+from hub_shared.auth import AUTH_RESPONSES, Forbidden, Principal, Scope, check_case_access, requires
+from hub_shared.events import CaseForwarded, CaseRejected, CaseReturned, CaseTransferred, Target
 from hub_shared.reference import org_seed
 from hub_shared.service import Runtime
 
-MOVERS = frozenset({Role.expert, Role.office_manager, Role.provincial_supervisor, Role.national_supervisor})
+MOVERS = CASE_ACTIONS[CaseAction.move]
+REJECTERS = CASE_ACTIONS[CaseAction.reject]
 NOT_FOUND = {404: {"description": "No routed case has this id"},
              409: {"description": "The move is not allowed now; the body says why"}}
 
@@ -44,6 +46,13 @@ class Return(BaseModel):
     note: str = Field("", max_length=1000)
 
 
+class Reject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason_code: str = Field(description=f"one of {sorted(REJECT_REASONS)}: the legal reason the citizen is told")
+    note: str = Field("", max_length=1000, description="for the record; not sent to the citizen")
+
+
 class Moved(BaseModel):
     case_id: UUID
     unit_id: str | None
@@ -66,6 +75,12 @@ def router(runtime: Runtime, tree, rules: RuleBook, settings: RoutingSettings) -
         if principal.role not in MOVERS:
             raise Forbidden(f"Role {principal.role.value} does not move cases between units.",
                             "نقش شما اجازه جابه‌جایی پرونده میان واحدها را ندارد.")
+        return principal
+
+    def rejecter(principal: Annotated[Principal, Depends(may_read)]) -> Principal:
+        if principal.role not in REJECTERS:
+            raise Forbidden(f"Role {principal.role.value} does not reject cases; the office's experts and managers do.",
+                            "رد پرونده با کارشناس یا مدیر دفتر است و از نقش شما برنمی‌آید.")
         return principal
 
     async def held(session, case_id: UUID, principal: Principal) -> Referral:
@@ -145,6 +160,25 @@ def router(runtime: Runtime, tree, rules: RuleBook, settings: RoutingSettings) -
             session.add(referral)
         runtime.committed()
         return Moved(case_id=case_id, unit_id=None, status="returned", transfers=referral.transfers, deadline_at=referral.deadline_at)
+
+    @api.post("/cases/{case_id}/reject", response_model=Moved, responses={**AUTH_RESPONSES, **NOT_FOUND, 422: {"description": "Unknown reason"}})
+    async def reject(case_id: UUID, body: Reject, principal: Annotated[Principal, Depends(rejecter)]) -> Moved:
+        """Not to be processed, for one of the legal reasons (an appeal against a final ruling, no precise target,
+        unreasoned, outside every mandate); the citizen is told the reason and the follow-up ladder stops."""
+        if body.reason_code not in REJECT_REASONS:
+            raise HTTPException(422, detail={"code": "unknown_reason", "message_fa": "علت رد شناخته نشد.",
+                                             "message_en": f"Unknown reason {body.reason_code!r}; use one of {sorted(REJECT_REASONS)}."})
+        async with runtime.sessions() as session, session.begin():
+            referral = await held(session, case_id, principal)
+            now = datetime.now(UTC)
+            fa, en = REJECT_REASONS[body.reason_code]
+            record(session, referral, "reject", None, principal, f"{body.reason_code}: {body.note}", now)
+            runtime.stage(session, CaseRejected(case_id=case_id, tracking_code=referral.tracking_code, reason_code=body.reason_code,
+                                                reason_fa=fa, reason_en=en, rejected_at=now))
+            referral.status = "rejected"
+            session.add(referral)
+        runtime.committed()
+        return Moved(case_id=case_id, unit_id=None, status="rejected", transfers=referral.transfers, deadline_at=referral.deadline_at)
 
     @api.get("/rules", response_model=RulesInForce, responses=AUTH_RESPONSES)
     async def rules_in_force(_: Annotated[Principal, Depends(may_read)]) -> RulesInForce:

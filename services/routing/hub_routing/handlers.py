@@ -12,6 +12,7 @@ from hub_shared.calendar import Calendars
 from hub_shared.envelope import Envelope
 from hub_shared.events import CaseRegistered, CaseRejected, CaseReturned, CaseRouted
 from hub_shared.jalali import to_jalali
+from hub_shared.pending import add_row
 from hub_shared.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,6 @@ class Router:
     async def on_registered(self, session: AsyncSession, envelope: Envelope) -> None:
         case: CaseRegistered = envelope.data
         now = datetime.now(UTC)
-        self._rules.reload_if_changed()
         outcome = self._rules.decide(CaseFacts(
             target=case.target, kind=case.kind, channel=case.channel, confidential=case.confidential,
             about_employee=case.about_employee is not None, topic=case.topic_id, keywords=frozenset(case.keywords)))
@@ -49,10 +49,10 @@ class Router:
         working_days = self._rules.working_days(case.target, case.kind)
         deadline = self._calendars.of(unit).deadline(case.registered_at, working_days)
         log.info("case referred to %s by rule %s, due %s", unit.id, decision.rule, deadline.isoformat())
-        session.add(Referral(case_id=case.case_id, tracking_code=case.tracking_code, unit_id=unit.id, rule=decision.rule,
-                             working_days=working_days, deadline_at=deadline, routed_at=now, agency=case.target.agency,
-                             kind=case.kind.value, confidential=case.confidential, about_employee=case.about_employee,
-                             rules_version=decision.rules_version))
+        add_row(session, Referral, {"case_id": case.case_id, "tracking_code": case.tracking_code, "unit_id": unit.id, "rule": decision.rule,
+                                    "working_days": working_days, "deadline_at": deadline, "routed_at": now, "agency": case.target.agency,
+                                    "kind": case.kind.value, "confidential": case.confidential, "about_employee": case.about_employee,
+                                    "rules_version": decision.rules_version})
         self._runtime.stage(session, CaseRouted(
             case_id=case.case_id, tracking_code=case.tracking_code, unit_id=unit.id, unit_name=unit.name_fa,
             decision=decision, working_days=working_days, deadline_at=deadline,

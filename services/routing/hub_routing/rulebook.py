@@ -30,25 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from hub_shared.events import CaseKind, Channel, RoutingDecision, Target
 from hub_routing.tree import place_path, places_nearest_first
+from hub_shared.reasons import REJECT_REASONS, RETURN_REASONS
 from hub_shared.reference import org_seed
 
 log = logging.getLogger(__name__)
 SHIPPED_RULES = Path(__file__).with_name("rules")
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
-
-# (Persian, English) for each reason a case is refused or sent back
-REJECT_REASONS = {
-    "appeal_of_final_ruling": ("اعتراض به رأی قطعی مراجع حل اختلاف در این دفتر قابل رسیدگی نیست؛ از مسیر قضایی پیگیری کنید.",
-                               "An appeal against a final ruling of a dispute-resolution body is not examined here; use the courts."),
-    "unclear_target": ("مرجع رسیدگی در درخواست به‌طور دقیق مشخص نشده است.", "The target authority is not stated precisely."),
-    "outside_every_mandate": ("موضوع در حیطه وظایف هیچ‌یک از دستگاه‌های اجرایی نیست.", "The matter is outside every agency's mandate."),
-    "unreasoned": ("شکایت مستدل و مستند نیست؛ دلایل و مدارک را پیوست کنید.", "The complaint is not reasoned or documented; attach reasons and documents."),
-}
-RETURN_REASONS = {
-    "outside_mandate": ("موضوع خارج از حیطه وظایف این دفتر است و به مرجع ارجاع‌دهنده بازگردانده شد.",
-                        "The matter is outside this office's mandate and was returned to the body that referred it."),
-}
-
 
 class RuleError(ValueError):
     """A rule file that does not validate; the message names the file and the entry."""

@@ -1,5 +1,5 @@
 """Moving a routed case, on SQLite with the in-memory broker: transfer to another agency (deadline kept,
-limited), forward down to a sub-unit, return; who may do it."""
+limited), forward down to a sub-unit, return, reject for a legal reason; who may do it."""
 
 import uuid
 from datetime import UTC, datetime
@@ -9,7 +9,7 @@ import pytest
 
 from hub_routing.app import create_runtime
 from hub_shared.auth import Role
-from hub_shared.events import (CaseForwarded, CaseRegistered, CaseReturned, CaseRouted, CaseTransferred, OrgUnitUpserted,
+from hub_shared.events import (CaseForwarded, CaseRegistered, CaseRejected, CaseReturned, CaseRouted, CaseTransferred, OrgUnitUpserted,
                                Target)
 from hub_shared.testing import bearer, deliver, sqlite_runtime, staged
 
@@ -102,3 +102,22 @@ async def test_bad_transfers_are_refused_with_a_reason(tmp_path, monkeypatch, bo
     async with client:
         response = await client.post(f"/api/v1/cases/{routed.case_id}/transfer", headers=MANAGER, json=body)
     assert response.status_code == status and response.json()["error"]["code"] == code
+
+
+async def test_an_expert_rejects_a_case_for_a_legal_reason_the_citizen_is_told(tmp_path, monkeypatch) -> None:
+    runtime, client, routed = await routed_case(tmp_path, monkeypatch)
+    expert = bearer(Role.expert, "labour/isfahan", subject="expert-1")
+    async with client:
+        unknown = await client.post(f"/api/v1/cases/{routed.case_id}/reject", headers=expert, json={"reason_code": "i_do_not_like_it"})
+        supervisor = await client.post(f"/api/v1/cases/{routed.case_id}/reject", headers=bearer(Role.provincial_supervisor, "labour/isfahan"),
+                                       json={"reason_code": "unreasoned"})
+        rejected = await client.post(f"/api/v1/cases/{routed.case_id}/reject", headers=expert,
+                                     json={"reason_code": "appeal_of_final_ruling", "note": "رأی قطعی هیئت حل اختلاف پیوست است"})
+        again = await client.post(f"/api/v1/cases/{routed.case_id}/reject", headers=expert, json={"reason_code": "unreasoned"})
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_reason"
+    assert supervisor.status_code == 403 and "do not reject" in supervisor.json()["error"]["message_en"].replace("does not", "do not")
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    assert again.status_code == 404, "a rejected case is no longer held"
+    event = (await staged(runtime))[-1].data
+    assert isinstance(event, CaseRejected) and event.reason_code == "appeal_of_final_ruling"
+    assert event.reason_fa.startswith("اعتراض به رأی قطعی") and "هیئت" not in event.reason_fa, "the note stays in routing"

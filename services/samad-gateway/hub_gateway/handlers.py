@@ -3,6 +3,7 @@ organization, learns which case each external reference became, and queues every
 the final answer of such a case for delivery to its origin, numbered in order per external case."""
 
 import uuid
+from collections import defaultdict
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from hub_shared.events import (CaseAnswered, CaseArchived, CaseLinked, CaseRegis
                                CaseRouted, CaseTransferred, Channel, SubmissionRejected)
 
 EXTERNAL_ORIGINS = {Channel.samad, Channel.inspection_org}
+REFS = "gateway.refs"
 
 
 async def on_registered(session: AsyncSession, envelope: Envelope) -> None:
@@ -45,13 +47,31 @@ async def _bind(session: AsyncSession, envelope: Envelope, system: str | None, e
     if not known:
         return
     known.case_id, known.tracking_code = envelope.data.case_id, envelope.data.tracking_code
+    if (refs := session.info.get(REFS)) is not None and known not in refs[known.case_id]:
+        refs[known.case_id].append(known)  # the batch's later facts of the case find it
     await _enqueue(session, envelope, known, status, {})
+
+
+async def load_refs(session: AsyncSession, envelopes: list[Envelope]) -> None:
+    """The external references of a batch's cases, in one query (`Subscription.prepare`): most cases came from
+    no remote, and their facts then cost no query at all."""
+    ids = {UUID(str(envelope.data.case_id)) for envelope in envelopes if envelope.type in STATUS_HANDLERS}
+    refs: defaultdict[UUID, list[ExternalRef]] = defaultdict(list)
+    if ids:
+        for ref in (await session.exec(select(ExternalRef).where(col(ExternalRef.case_id).in_(ids)))).all():
+            refs[ref.case_id].append(ref)
+    session.info[REFS] = refs
+
+
+async def _refs_of(session: AsyncSession, case_id: UUID) -> list[ExternalRef]:
+    if (refs := session.info.get(REFS)) is not None:
+        return list(refs.get(case_id, ()))
+    return list((await session.exec(select(ExternalRef).where(ExternalRef.case_id == case_id))).all())
 
 
 def _on_status(status: str, details) -> callable:
     async def handler(session: AsyncSession, envelope: Envelope) -> None:
-        refs = (await session.exec(select(ExternalRef).where(ExternalRef.case_id == UUID(str(envelope.data.case_id))))).all()
-        for ref in refs:
+        for ref in await _refs_of(session, UUID(str(envelope.data.case_id))):
             await _enqueue(session, envelope, ref, status, details(envelope.data))
 
     handler.__name__ = f"on_{status}"

@@ -13,12 +13,12 @@ from hub_gateway.breaker import CircuitBreaker, CircuitOpen
 from hub_gateway.models import Delivery, ExternalRef
 from hub_shared.auth import Role
 from hub_shared.events import CaseAnswered, CaseRegistered, CaseRouted, RoutingDecision, Target
-from hub_shared.testing import bearer, deliver
+from hub_shared.testing import bearer, deliver, deliver_batch
 
 from .conftest import Pair, build
 
 
-async def life_of(pair, external_id: str, answered: bool = True) -> uuid.UUID:
+async def life_of(pair, external_id: str, answered: bool = True, one_batch: bool = False) -> uuid.UUID:
     case_id, code, now = uuid.uuid4(), "12345678903", datetime.now(UTC)
     events = [
         CaseRegistered(case_id=case_id, tracking_code=code, case_number="1405-1", kind="complaint", channel="samad",
@@ -30,7 +30,10 @@ async def life_of(pair, external_id: str, answered: bool = True) -> uuid.UUID:
     if answered:
         events.append(CaseAnswered(case_id=case_id, tracking_code=code, unit_id="labour/fars/performance-office", outcome="upheld",
                                    answer_fa="پروانه شما صادر شد.", legal_grounds="ماده ۱۰", answered_at=now))
-    await deliver(pair.runtime, *events)
+    if one_batch:
+        await deliver_batch(pair.runtime, "samad-gateway", *events)
+    else:
+        await deliver(pair.runtime, *events)
     return case_id
 
 
@@ -45,6 +48,14 @@ async def test_the_life_of_a_samad_case_reaches_samad_in_order(pair) -> None:
     assert updates[0]["tracking_code"] == "12345678903" and updates[2]["answer"]["text"] == "پروانه شما صادر شد."
     async with pair.runtime.sessions() as session:
         assert (await session.get(ExternalRef, ("samad", external_id))).case_id == case_id
+
+
+async def test_a_case_whose_whole_life_arrives_in_one_batch_reaches_samad_in_order(pair) -> None:
+    external_id = (await pair.create_case())["case"]["external_id"]
+    await life_of(pair, external_id, one_batch=True)  # registered binds the reference the later facts of the batch use
+    while await pair.runtime.deliverer.deliver_due():
+        pass
+    assert [(u["sequence"], u["status"]) for u in await pair.updates(external_id)] == [(1, "REGISTERED"), (2, "IN_PROGRESS"), (3, "ANSWERED")]
 
 
 async def test_cases_from_elsewhere_send_nothing(pair) -> None:

@@ -22,7 +22,7 @@ from hub_shared.settings import HubSettings
 from hub_shared.telemetry import setup_tracing
 from hub_web.assets import missing_assets
 from hub_shared.tokens import AuthSettings
-from hub_web.pages import filing, following, home, open_data, ops, rating, staff
+from hub_web.pages import account, casework, centre, dashboards, filing, following, home, open_data, ops, rating, reports, sso, staff
 from hub_web.portal import Portal
 from hub_web.security import security_headers
 from hub_web.settings import WebSettings
@@ -44,6 +44,7 @@ def create_app(hub: HubSettings, settings: WebSettings, tracer_provider: TracerP
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await portal.upstream.close()
+        await portal.oidc.close()
 
     # FastAPI's own telemetry stays off, as in the services: PortalTracing makes the spans, from requests that name no visitor
     app = FastAPI(title="hub web", version="0.1.0", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None,
@@ -52,7 +53,12 @@ def create_app(hub: HubSettings, settings: WebSettings, tracer_provider: TracerP
     for module in (home, filing, rating, open_data):
         app.include_router(module.router(portal))
     app.include_router(following.router(portal, calendars))  # the holding unit's calendar counts the days left
-    app.include_router(staff.router(portal, calendars))
+    app.include_router(staff.router(portal, calendars, casework.case_extras(portal)))
+    app.include_router(casework.router(portal))
+    for module in (dashboards, reports, centre):  # the managers' dashboards and the supervision view
+        app.include_router(module.router(portal))
+    app.include_router(account.router(portal))
+    app.include_router(sso.router(portal))
     app.include_router(ops.router(portal))  # the ops console, under /staff/ops
     app.middleware("http")(security_headers)
     app.add_middleware(PortalTracing, tracer_provider=tracer_provider)  # added last: its span covers the other middleware

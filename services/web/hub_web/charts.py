@@ -30,9 +30,10 @@ class Chart:
     bars: list[Bar]
 
 
-def bar_chart(table: Table, lang: str, threshold: int) -> Chart:
-    """The chart of `table`'s charted column, for every month (the total row is left to the table)."""
-    months = table.rows[:-1]
+def bar_chart(table: Table, lang: str, threshold: int, total_row: bool = True) -> Chart:
+    """The chart of `table`'s charted column, for every row but the total (left to the table; `total_row=False`:
+    the table has none). A long label is shortened: the table beside it holds it whole."""
+    months = table.rows[:-1] if total_row else table.rows
     values = [numbers[table.charted] for _, numbers in months]
     ceiling = table.ceiling or max((n.value for n in values if n.value and not n.suppressed), default=1)
     span = WIDTH - LABEL - VALUE
@@ -41,7 +42,11 @@ def bar_chart(table: Table, lang: str, threshold: int) -> Chart:
     for row, ((label, _), number) in enumerate(zip(months, values)):
         length = GHOST if number.suppressed else span * (number.value or 0) / ceiling
         start = WIDTH - LABEL - length if rtl else LABEL
-        bars.append(Bar(label=label, text=written(number, lang, threshold), x=round(start, 1), y=row * ROW + 4, width=round(length, 1),
+        bars.append(Bar(label=_short(label), text=written(number, lang, threshold), x=round(start, 1), y=row * ROW + 4, width=round(length, 1),
                         label_x=WIDTH - 4 if rtl else 4, value_x=round(start - 4 if rtl else start + length + 4, 1),
                         hidden=number.suppressed))
     return Chart(title=table.title, height=len(bars) * ROW + 4, direction="rtl" if rtl else "ltr", bars=bars)
+
+
+def _short(label: str, longest: int = 18) -> str:
+    return label if len(label) <= longest else label[:longest - 1] + "…"

@@ -17,7 +17,8 @@ _PERSIAN_NUMBER = str.maketrans({".": "٫", "%": "٪"})
 
 @dataclass(frozen=True)
 class Number:
-    """One figure of reporting's answer and how to write it: a count, a share (0..1), working days or a score."""
+    """One figure of reporting's answer and how to write it: a count, a share (0..1), working days, a score, a
+    signed change or a plain number."""
 
     value: int | float | None
     suppressed: bool
@@ -34,7 +35,7 @@ def written(number: Number, lang: str, threshold: int, persian: bool = True) -> 
     if number.value is None:
         return "—"
     text = {"count": lambda v: f"{v:d}", "share": lambda v: f"{v * 100:.1f}%", "days": lambda v: f"{v:g}",
-            "score": lambda v: f"{v:.2f}"}[number.unit](number.value)
+            "score": lambda v: f"{v:.2f}", "change": lambda v: f"{v:+g}", "number": lambda v: f"{v:g}"}[number.unit](number.value)
     return persian_digits(text).translate(_PERSIAN_NUMBER) if lang == "fa" and persian else text
 
 

@@ -14,6 +14,7 @@ from hub_shared.tokens import AuthSettings
 from hub_web import persian
 from hub_web.forms import FieldErrors
 from hub_web.i18n import ASPECTS, KINDS, OUTCOMES_EN, STATUSES_EN, language, pick
+from hub_web.oidc import OidcClient
 from hub_web.security import FormGuard
 from hub_web.settings import WebSettings
 from hub_web.staff_auth import SessionCookie, StaffDesk
@@ -32,20 +33,24 @@ class Portal:
         self.staff = StaffDesk(settings.users_file or hub.data_dir / "users.json",
                                SessionCookie(settings.form_key.get_secret_value(), settings.staff_idle_minutes, settings.staff_session_hours),
                                auth or AuthSettings())
+        self.oidc = OidcClient(settings, self.staff.auth, settings.form_key.get_secret_value())
         self.templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
     def render(self, request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
-        lang = language(request)
         token = self.guard.token_for(request)
-        html = self.templates.get_template(template).render(
-            request=request, lang=lang, form_token=token, t=lambda fa, en: fa if lang == "fa" else en,
+        response = HTMLResponse(self.html(request, template, form_token=token, **context), status_code=status)
+        self.guard.attach(response, token)
+        return response
+
+    def html(self, request: Request, template: str, **context) -> str:
+        """`template` rendered for this request's language (a page, or a part of one sent on its own)."""
+        lang = language(request)
+        return self.templates.get_template(template).render(
+            request=request, lang=lang, t=lambda fa, en: fa if lang == "fa" else en,
             digits=lambda value: persian.digits_for(lang, value), when=lambda value: persian.jalali_datetime(value, lang),
             day=lambda value: persian.jalali_date(value, lang), kinds={k: pick(v, lang) for k, v in KINDS.items()},
             aspects={k: pick(v, lang) for k, v in ASPECTS.items()}, statuses_en=STATUSES_EN, outcomes_en=OUTCOMES_EN,
             path=request.url.path, **context)
-        response = HTMLResponse(html, status_code=status)
-        self.guard.attach(response, token)
-        return response
 
     async def intake(self, request: Request, path: str, body: dict):
         """POST `body` to intake on behalf of the citizen who sent `request`."""

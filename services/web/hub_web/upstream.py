@@ -67,9 +67,19 @@ class Upstream:
         what they may see. `route` is the path's template, for the span (a case's id stays out of it)."""
         return await self._call(client, "GET", path, params=params, route=route, headers={"Authorization": f"Bearer {token}"})
 
-    async def post_as_staff(self, client: httpx.AsyncClient, path: str, token: str, body: dict) -> Answer:
-        """A POST on behalf of a signed-in staff member, as `as_staff`; the service decides and audits."""
-        return await self._call(client, "POST", path, body, route=path, headers={"Authorization": f"Bearer {token}"})
+    async def send_as_staff(self, client: httpx.AsyncClient, method: str, path: str, token: str, route: str, body: dict) -> Answer:
+        """A step on a case (POST or PUT with a JSON body) on behalf of a signed-in staff member; the service decides."""
+        return await self._call(client, method, path, body, route=route, headers={"Authorization": f"Bearer {token}"})
+
+    async def file_as_staff(self, path: str, token: str, route: str) -> httpx.Response | None:
+        """A case's attachment from intake as the service sent it (type, name, content), for a staff member; None
+        when intake did not answer."""
+        try:
+            with self._span(self.intake, "GET", route):
+                return await self.intake.get(path, headers={"Authorization": f"Bearer {token}", **_propagated()})
+        except httpx.HTTPError as error:
+            log.warning("GET %s%s failed: %s", self.intake.base_url, route, type(error).__name__)
+            return None
 
     async def places(self) -> dict:
         """Agencies, provinces and their counties (routing), kept a few minutes."""
@@ -137,6 +147,12 @@ class Upstream:
         with self._tracer.start_as_current_span(f"{method} {route}", kind=SpanKind.CLIENT, attributes=attributes,
                                                 record_exception=False, set_status_on_exception=False) as span:
             yield span
+
+
+def _propagated() -> dict[str, str]:
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    return headers
 
 
 def _json(response: httpx.Response) -> dict:

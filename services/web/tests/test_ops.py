@@ -80,13 +80,13 @@ def services(monkeypatch):
                  "trace_id": "ab" * 16, "trace_url": None}]})
         return Answer(404, {"error": {"code": "unknown_case", "message_fa": "پرونده‌ای یافت نشد.", "message_en": "No case."}})
 
-    async def post_as_staff(self, client, path, token, body):
-        assert Scope.ops_admin in verify(AuthSettings(), token).scopes
+    async def send_as_staff(self, client, method, path, token, route, body):
+        assert method == "POST" and Scope.ops_admin in verify(AuthSettings(), token).scopes
         posted.append((service_of(self, client), path, body))
         return Answer(200, {"done": body.get("ids") and [str(i) for i in body["ids"]] or body.get("keys")})
 
     monkeypatch.setattr(Upstream, "as_staff", as_staff)
-    monkeypatch.setattr(Upstream, "post_as_staff", post_as_staff)
+    monkeypatch.setattr(Upstream, "send_as_staff", send_as_staff)
     return posted
 
 

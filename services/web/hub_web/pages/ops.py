@@ -178,7 +178,7 @@ async def _send(upstream, services: dict, token: str, path: str, bodies: dict[st
         answer = None
         for each in body if isinstance(body, list) else [body]:
             try:
-                answer = await upstream.post_as_staff(services[name], path, token, each)
+                answer = await upstream.send_as_staff(services[name], "POST", path, token, path, each)
             except Unavailable:
                 return None
             if answer.status != 200:

@@ -2,19 +2,20 @@
 units below it) and a case, read-only and without the complainant's personal data (intake's staff view). Every
 call carries the user's own short-lived token, so the services decide: a page shows what the service answered,
 or the reason it gave for refusing. Case ids (random UUIDs) are the only thing about a case in a URL; the
-filters are the tracking code, the kind and the stage, none of them personal data."""
+cartable's search and filters (`hub_web.cartable`) are codes and labels, none of them personal data."""
 
 from datetime import datetime
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from hub_shared.access import ROLE_SCOPES, Scope
 from hub_shared.calendar import Calendars
 from hub_shared.users import User
-from hub_web.forms import ascii_code
-from hub_web.i18n import KINDS, language
+from hub_web.cartable import CHANNELS, RISKS, inbox_params, read_filters, risk, search_terms, tabs, topic_names, unit_choices
+from hub_web.i18n import language
 from hub_web.pages.ops import may_operate
 from hub_web.persian import now_utc, parse_moment, persian_digits
 from hub_web.portal import Portal
@@ -33,7 +34,8 @@ PAGE_SIZE = 50
 MIN_PURPOSE, MAX_PURPOSE = 10, 500  # as intake's complainant endpoint
 
 
-def router(portal: Portal, calendars: Calendars) -> APIRouter:
+def router(portal: Portal, calendars: Calendars, case_extras=None) -> APIRouter:
+    """`case_extras(request, user, case)`: more for the case page (the work on it, `hub_web.pages.casework`)."""
     api = APIRouter(prefix="/staff")
     desk = portal.staff
 
@@ -57,6 +59,7 @@ def router(portal: Portal, calendars: Calendars) -> APIRouter:
 
     def sign_in_page(request: Request, status: int = 200, **context) -> Response:
         return portal.render(request, "staff_sign_in.html", status=status, values=context.pop("values", {}), failures=FAILURES_ALLOWED,
+                             sso=portal.oidc.enabled,
                              lockout_minutes=LOCKOUT_MINUTES, idle_minutes=portal.settings.staff_idle_minutes, **context)
 
     def refusal(request: Request, user: User, session: Session, answer: Answer) -> Response:
@@ -81,7 +84,7 @@ def router(portal: Portal, calendars: Calendars) -> APIRouter:
         lang = language(request)
         if not name or not password:
             return sign_in_page(request, status=422, values={"username": name}, errors={"form": _MISSING[lang == "en"]})
-        outcome = desk.sign_in(name, password)
+        outcome = await run_in_threadpool(desk.sign_in, name, password)  # Argon2, and a rehash's write: off the event loop
         if not isinstance(outcome, Session):
             status, message = (429, _locked(lang)) if outcome == "locked" else (401, _WRONG[lang == "en"])
             return sign_in_page(request, status=status, values={"username": name}, errors={"form": message})
@@ -99,31 +102,31 @@ def router(portal: Portal, calendars: Calendars) -> APIRouter:
         return response
 
     @api.get("")
-    async def cartable(request: Request, code: str = "", kind: str = "", stage: str = "", offset: int = 0):
+    async def cartable(request: Request, code: str = "", kind: str = "", topic: str = "", channel: str = "", stage: str = "",
+                       unit: str = "", overdue: str = "", offset: int = 0):
         if (who := signed_in(request)) is None:
             return to_sign_in()
         user, session = who
         if may_operate(user) and Scope.cases_read not in (set(user.scopes) or ROLE_SCOPES[user.role]):
             return RedirectResponse("/staff/ops", status_code=303)  # an operator holds no cases: the console is their desk
-        code = ascii_code(code)
-        filters = {"tracking_code": code if code else None, "kind": kind if kind in KINDS else None,
-                   "stage": stage if stage in STAGES else None}
-        errors = {}
-        if code and (len(code) != 11 or not code.isdigit()):
+        filters = read_filters(code, kind, topic, channel, stage, unit, overdue, STAGES)
+        search, errors = search_terms(filters.code), {}
+        if search is None:
             errors["code"] = _BAD_CODE[language(request) == "en"]
-            filters["tracking_code"] = None
-        params = {name: value for name, value in filters.items() if value} | {"limit": str(PAGE_SIZE), "offset": str(max(0, offset))}
+        params = inbox_params(filters, search or {}) | {"limit": str(PAGE_SIZE), "offset": str(max(0, offset))}
+        token = desk.token_for(user)
         try:
-            answer = await portal.upstream.as_staff(portal.upstream.followup, "/api/v1/inbox", desk.token_for(user), "/api/v1/inbox", params)
+            answer = await portal.upstream.as_staff(portal.upstream.followup, "/api/v1/inbox", token, "/api/v1/inbox", params)
         except Unavailable:
             return page(request, "staff_problem.html", user, session, status=503, problem="unavailable")
         if answer.status != 200:
             return refusal(request, user, session, answer)
         now = now_utc()
         items = [item | {"days_left": _days_left(calendars, item, now), "overdue": _overdue(item, now)} for item in answer.body["items"]]
-        return page(request, "staff_inbox.html", user, session, inbox=answer.body, items=items, errors=errors,
-                    values={"code": code, "kind": filters["kind"] or "", "stage": filters["stage"] or ""},
-                    stages=STAGES, filtered=any(filters.values()))
+        items = [item | {"risk": risk(item["days_left"], item["overdue"])} for item in items]
+        return page(request, "staff_inbox.html", user, session, inbox=answer.body, items=items, errors=errors, values=filters,
+                    stages=STAGES, filtered=filters.any, tabs=tabs(filters, answer.body.get("tabs", {}), STAGES), risks=RISKS,
+                    topics=topic_names(), channels=CHANNELS, units=await unit_choices(portal.upstream, token, user.unit, filters.unit))
 
     @api.get("/cases/{case_id}")
     async def case(request: Request, case_id: UUID):
@@ -163,6 +166,8 @@ def router(portal: Portal, calendars: Calendars) -> APIRouter:
         if answer.status != 200:
             return refusal(request, user, session, answer)
         detail = answer.body
+        if case_extras is not None:
+            extra = await case_extras(request, user, detail) | extra
         return page(request, "staff_case.html", user, session, status=status, case=detail,
                     days_left=_days_left(calendars, detail, now_utc()),
                     overdue=_overdue(detail, now_utc()) and not detail.get("answered_at"), errors=extra.pop("errors", {}), **extra)
@@ -186,7 +191,8 @@ _MISSING = ("نام کاربری و گذرواژه را وارد کنید.", "En
 _SIGNED_OUT = ("از سامانه خارج شدید.", "You have signed out.")
 _PURPOSE = ("هدف از دیدن اطلاعات هویتی را در ۱۰ تا ۵۰۰ حرف بنویسید؛ در گزارش ممیزی ثبت می‌شود.",
             "State why you need the personal data in 10 to 500 characters; it is written to the audit log.")
-_BAD_CODE = ("کد رهگیری ۱۱ رقم است.", "A tracking code has 11 digits.")
+_BAD_CODE = ("کد رهگیری ۱۱ رقم است و شماره پرونده مانند ۱۴۰۵-۰۰۰۰۰۰۴۲؛ یکی از آن دو را بنویسید.",
+             "A tracking code has 11 digits and a case number looks like 1405-00000042; type one of them.")
 
 
 def _locked(lang: str) -> str:
