@@ -24,7 +24,7 @@ def _fail(message: str, code: int) -> None:
 
 def _reading(work):
     """Run a DLQ read; the reader's own failures become a one-line error (broker: exit 1, bad ID: exit 2)."""
-    from hub_cli.letters import BrokerUnreachable, NoSuchLetter
+    from hub_shared.deadletters import BrokerUnreachable, NoSuchLetter
 
     try:
         return work()
@@ -42,7 +42,7 @@ def list_letters(
     as_json: bool = AS_JSON,
 ) -> None:
     """The dead letters, oldest first: ID, age, failing group, origin, event, case, attempts and why."""
-    from hub_cli import letters
+    from hub_shared import deadletters as letters
 
     listing = _reading(lambda: letters.list_letters(bootstrap, group or None, limit))
     now = datetime.now(UTC)
@@ -56,7 +56,7 @@ def _print_listing(listing, now: datetime, group: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from hub_cli.letters import shorten
+    from hub_shared.deadletters import shorten
 
     console = Console(markup=False, highlight=False)  # errors quote code, and `[...]` in them is not markup
     if not listing.letters:
@@ -79,7 +79,7 @@ def _print_listing(listing, now: datetime, group: str) -> None:
 def show_letter(letter_id: str = typer.Argument(..., metavar="ID", help="a letter's ID from `hub dlq list`, e.g. 2:17"),
                 bootstrap: str = BOOTSTRAP, as_json: bool = AS_JSON) -> None:
     """One dead letter in full: every header, and the body (pretty JSON when it is JSON)."""
-    from hub_cli import letters
+    from hub_shared import deadletters as letters
 
     try:
         wanted = letters.LetterId.parse(letter_id)
@@ -126,7 +126,7 @@ def replay_letters(
     """Send dead letters back to their origin topics (after fixing what made them fail)."""
     from rich.console import Console
 
-    from hub_cli.dlq import replay_sync
+    from hub_shared.dlq_replay import replay_sync
 
     console = Console()
     count = replay_sync(bootstrap, only_group=only_group or None, report=console.print)

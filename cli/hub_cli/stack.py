@@ -137,7 +137,8 @@ class Stack:
         return self.start_service(WEB, port=port, extra_env={"HUB_WEB_INTAKE_URL": self.url("intake"),
                                                              "HUB_WEB_ROUTING_URL": self.url("routing"),
                                                              "HUB_WEB_REPORTING_URL": self.url("reporting"),
-                                                             "HUB_WEB_FOLLOWUP_URL": self.url("followup")})
+                                                             "HUB_WEB_FOLLOWUP_URL": self.url("followup"),
+                                                             "HUB_WEB_GATEWAY_URL": self.url("samad-gateway")})
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"

@@ -19,6 +19,7 @@ class Role(str, Enum):
     agency_system = "agency_system"
     presidential_centre = "presidential_centre"
     gateway = "gateway"
+    ops = "ops"  # the operations team: the hub's plumbing (dead letters, holds, parked outbox rows), never a case's content
 
 
 STAFF = frozenset({Role.expert, Role.unit_responder, Role.office_manager, Role.inspector,
@@ -34,6 +35,7 @@ class Scope(str, Enum):
     audit_read = "audit:read"
     status_read = "status:read"  # status by tracking code and the change feed (supervising bodies)
     org_write = "org:write"  # change the organisation tree (units, their places, contacts and calendars) in one's subtree
+    ops_admin = "ops:admin"  # see and act on the plumbing: dead letters, consumer holds, parked outbox rows, lag; every action audited
 
 
 _CASE_WORK = {Scope.cases_read, Scope.timers_read}
@@ -82,3 +84,7 @@ CASE_ACTIONS: dict[CaseAction, frozenset[Role]] = {
     CaseAction.reject: frozenset({Role.expert, Role.office_manager}),
     CaseAction.classify: frozenset({Role.expert, Role.office_manager, Role.inspector}),
 }
+
+# The operations team traces cases (the timeline: events, times and trace ids; not a confidential one) and mends the
+# plumbing; it reads no case's details (no cases:read) and no personal data.
+ROLE_SCOPES[Role.ops] = frozenset({Scope.ops_admin, Scope.status_read})

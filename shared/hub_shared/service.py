@@ -42,6 +42,7 @@ from hub_shared.metrics import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
 from hub_shared.metrics import ServiceMetrics
 from hub_shared.reconcile import ReconcileReport, latest_report
 from hub_shared.outbox import OutboxRelay
+from hub_shared import ops_api
 from hub_shared.settings import HubSettings
 from hub_shared.telemetry import setup_tracing
 from hub_shared.wakeup import CommitWatch
@@ -149,6 +150,7 @@ class Runtime:
         app = FastAPI(title=f"hub {self.settings.service_name}", description=self.description, version="0.1.0", lifespan=self.lifespan,
                       telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False})
         app.include_router(self._health_router())
+        app.include_router(ops_api.router(self))  # dead letters, holds, parked outbox rows, lag: the ops console's
         for router in self.routers:
             app.include_router(router)
         app.add_exception_handler(RequestValidationError, _validation_error)
@@ -201,6 +203,10 @@ class Runtime:
             return JSONResponse(content=spec.to_specification().to_jsonable())
 
         return router
+
+    async def checks(self) -> dict[str, str]:
+        """Each readiness check by name: `ok`, or what failed (the ops endpoints show them)."""
+        return await self._checks()
 
     async def _checks(self) -> dict[str, str]:
         return {"database": await _check(db.ping(self.engine)), "bus": await self.bus.state(),

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 HEAVY = ("sqlalchemy", "sqlmodel", "aiokafka", "faststream", "fastapi", "alembic", "hub_shared.db", "hub_shared.events",
-         "hub_shared.auth", "hub_shared.consumer", "hub_shared.messaging", "hub_cli.letters")
+         "hub_shared.auth", "hub_shared.consumer", "hub_shared.messaging", "hub_shared.deadletters", "hub_shared.dlq_replay")
 
 RUN_AND_REPORT = """
 import json, sys

@@ -95,3 +95,11 @@ def test_an_administrator_sets_a_new_password_which_ends_the_users_sessions(user
     hub("user", "add", "centre-feed", "--role", "presidential_centre", "--unit", "national")
     refused = runner.invoke(app, ["user", "password", "centre-feed"], input="a long enough secret\n")
     assert refused.exit_code == 2 and "systems use tokens" in refused.stdout
+
+
+def test_an_operator_gets_the_ops_scope_and_no_case_content(users) -> None:
+    assert hub("user", "add", "ops-ali", "--role", "ops", "--unit", "national").exit_code == 0
+    principal = verify(AuthSettings(), hub("token", "create", "--user", "ops-ali").stdout.strip())
+    assert principal.role == Role.ops and principal.scopes == {Scope.ops_admin, Scope.status_read}
+    refused = hub("user", "add", "ops-bad", "--role", "ops", "--unit", "national", "--scope", "cases:read")
+    assert refused.exit_code == 2 and "cannot hold" in refused.stdout

@@ -7,7 +7,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlmodel import select
 
-from hub_cli.dlq import replay
+from hub_shared.dlq_replay import replay
 from hub_routing.app import create_runtime
 from hub_shared.envelope import wrap
 from hub_shared.events import CaseRejected
@@ -74,3 +74,29 @@ async def test_a_letter_too_large_for_the_dlq_does_not_block_its_partition_and_r
     assert [len(record.value) for record in copies if len(record.value) > 1_000_000] == [len(huge), len(huge)], \
         "the original, and its replay from the origin offset"
 
+
+
+async def test_a_replay_sends_each_letter_once_even_when_it_fails_again_and_comes_back(kafka_bootstrap, tmp_path) -> None:
+    """The consumer still fails on the replayed event and dead-letters it again while the replay runs: the replay
+    ends at the DLQ's end as it found it, and the new letter waits for the next replay instead of going round."""
+    runtime = create_runtime(settings_for(f"sqlite+aiosqlite:///{tmp_path}/routing.db", kafka_bootstrap, tmp_path))
+    runtime.migrate()
+    poison = rejected(uuid.uuid4().hex[:11])
+    key = str(poison.case_id).encode()
+
+    async def effect(session, envelope) -> None:
+        if envelope.data.case_id == poison.case_id:
+            raise RuntimeError("still broken")
+        stage_effect(runtime, session, envelope.data)
+
+    async with consuming(runtime, effect) as (group, producer):
+        await send(producer, wrap(poison, "/test"))
+        await read_topic(kafka_bootstrap, DLQ.name, lambda r: r.key == key, 1)
+        replayer = f"replay-{uuid.uuid4().hex[:6]}"  # the group also dead-letters other tests' bad records: count ours only
+        sent: list[str] = []
+        await replay(kafka_bootstrap, group=replayer, only_group=group, idle_ms=5000, report=sent.append)
+        assert len(await read_topic(kafka_bootstrap, DLQ.name, lambda r: r.key == key, 2)) == 2, "it failed again"
+        copies = await read_topic(kafka_bootstrap, CASES.name, lambda r: r.key == key, 3, timeout=3)
+        assert len(copies) == 2, "the original and one replay, not a round after round"
+        await replay(kafka_bootstrap, group=replayer, only_group=group, idle_ms=5000, report=sent.append)
+        assert len(await read_topic(kafka_bootstrap, CASES.name, lambda r: r.key == key, 4, timeout=3)) == 3, "the new letter, once"

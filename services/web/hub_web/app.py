@@ -22,7 +22,7 @@ from hub_shared.settings import HubSettings
 from hub_shared.telemetry import setup_tracing
 from hub_web.assets import missing_assets
 from hub_shared.tokens import AuthSettings
-from hub_web.pages import account, casework, centre, dashboards, filing, following, home, open_data, rating, reports, sso, staff
+from hub_web.pages import account, casework, centre, dashboards, filing, following, home, open_data, ops, rating, reports, sso, staff
 from hub_web.portal import Portal
 from hub_web.security import security_headers
 from hub_web.settings import WebSettings
@@ -59,6 +59,7 @@ def create_app(hub: HubSettings, settings: WebSettings, tracer_provider: TracerP
         app.include_router(module.router(portal))
     app.include_router(account.router(portal))
     app.include_router(sso.router(portal))
+    app.include_router(ops.router(portal))  # the ops console, under /staff/ops
     app.middleware("http")(security_headers)
     app.add_middleware(PortalTracing, tracer_provider=tracer_provider)  # added last: its span covers the other middleware
     app.add_exception_handler(StarletteHTTPException, _page_error(portal))

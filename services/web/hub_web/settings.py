@@ -17,6 +17,7 @@ class WebSettings(BaseSettings):
     routing_url: str = Field("http://127.0.0.1:8002", description="Routing's HTTP API (agencies, provinces, counties)")
     reporting_url: str = Field("http://127.0.0.1:8004", description="Reporting's HTTP API (the open data)")
     followup_url: str = Field("http://127.0.0.1:8003", description="Follow-up's HTTP API (the staff's inbox)")
+    gateway_url: str = Field("http://127.0.0.1:8005", description="The SAMAD gateway's HTTP API (its ops endpoints, for the ops console)")
     users_file: Path | None = Field(None, description=(
         "The users registry (`hub user add NAME --password`) whose staff sign in to /staff; empty: users.json in HUB_DATA_DIR"))
     staff_idle_minutes: int = Field(30, ge=1, le=480, description="A staff session ends after this long without a page")

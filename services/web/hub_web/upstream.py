@@ -38,6 +38,7 @@ class Upstream:
         self.routing = httpx.AsyncClient(base_url=settings.routing_url, timeout=timeout)
         self.reporting = httpx.AsyncClient(base_url=settings.reporting_url, timeout=timeout)
         self.followup = httpx.AsyncClient(base_url=settings.followup_url, timeout=timeout)
+        self.gateway = httpx.AsyncClient(base_url=settings.gateway_url, timeout=timeout)
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
         self._places: tuple[float, dict] | None = None
         self._policy: dict | None = None
@@ -48,6 +49,7 @@ class Upstream:
         await self.routing.aclose()
         await self.reporting.aclose()
         await self.followup.aclose()
+        await self.gateway.aclose()
 
     async def post_intake(self, path: str, body: dict, citizen_address: str) -> Answer:
         """A citizen's request to intake, naming the citizen's address so intake's per-address limits count the
@@ -139,7 +141,7 @@ class Upstream:
             yield trace.INVALID_SPAN
             return
         service = {id(self.intake): "intake", id(self.routing): "routing", id(self.reporting): "reporting",
-                   id(self.followup): "followup"}.get(id(client), "")
+                   id(self.followup): "followup", id(self.gateway): "samad-gateway"}.get(id(client), "")
         attributes = {"http.request.method": method, "url.template": route, "peer.service": service,
                       "server.address": client.base_url.host, "server.port": client.base_url.port or 80}
         with self._tracer.start_as_current_span(f"{method} {route}", kind=SpanKind.CLIENT, attributes=attributes,

@@ -11,10 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from hub_shared.access import ROLE_SCOPES, Scope
 from hub_shared.calendar import Calendars
 from hub_shared.users import User
 from hub_web.cartable import CHANNELS, RISKS, inbox_params, read_filters, risk, search_terms, tabs, topic_names, unit_choices
 from hub_web.i18n import language
+from hub_web.pages.ops import may_operate
 from hub_web.persian import now_utc, parse_moment, persian_digits
 from hub_web.portal import Portal
 from hub_web.staff_auth import COOKIE, FAILURES_ALLOWED, LOCKOUT_MINUTES, Session
@@ -105,6 +107,8 @@ def router(portal: Portal, calendars: Calendars, case_extras=None) -> APIRouter:
         if (who := signed_in(request)) is None:
             return to_sign_in()
         user, session = who
+        if may_operate(user) and Scope.cases_read not in (set(user.scopes) or ROLE_SCOPES[user.role]):
+            return RedirectResponse("/staff/ops", status_code=303)  # an operator holds no cases: the console is their desk
         filters = read_filters(code, kind, topic, channel, stage, unit, overdue, STAGES)
         search, errors = search_terms(filters.code), {}
         if search is None:

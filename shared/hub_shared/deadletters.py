@@ -1,4 +1,5 @@
-"""Reading the dead letters on `hub.dlq.v1` for `hub dlq list|show`, without a consumer group.
+"""Reading the dead letters on `hub.dlq.v1`, without a consumer group: for `hub dlq list|show` and for each
+service's ops API (`hub_shared.ops_api`), which shows the letters of its own consumer groups.
 
 The reader assigns the partitions itself and reads from each partition's start up to the end offset it saw
 when it began, so looking never moves the replay group's offsets (`hub dlq replay` still finds every
@@ -142,14 +143,14 @@ class Listing:
 
 def list_letters(bootstrap: str, group: str | None = None, limit: int = 0) -> Listing:
     """The letters (of `group` only, if given), the `limit` most recent when limit > 0, oldest first."""
-    return asyncio.run(_list(bootstrap, group, limit))
+    return asyncio.run(gather_letters(bootstrap, group, limit))
 
 
 def find_letter(bootstrap: str, letter_id: LetterId) -> DeadLetter:
-    return asyncio.run(_find(bootstrap, letter_id))
+    return asyncio.run(fetch_letter(bootstrap, letter_id))
 
 
-async def _list(bootstrap: str, group: str | None, limit: int) -> Listing:
+async def gather_letters(bootstrap: str, group: str | None = None, limit: int = 0) -> Listing:
     async with _reader(bootstrap) as reader:
         starts, ends = await _bounds(reader)
         held = sum(ends[tp] - starts[tp] for tp in ends)
@@ -163,7 +164,7 @@ async def _list(bootstrap: str, group: str | None, limit: int) -> Listing:
     return Listing(letters[-limit:] if limit else letters, held)
 
 
-async def _find(bootstrap: str, letter_id: LetterId) -> DeadLetter:
+async def fetch_letter(bootstrap: str, letter_id: LetterId) -> DeadLetter:
     async with _reader(bootstrap) as reader:
         starts, ends = await _bounds(reader)
         partition = TopicPartition(DLQ.name, letter_id.partition)
