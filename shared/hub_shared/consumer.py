@@ -16,6 +16,7 @@ Other cases are never held up.
 import asyncio
 import dataclasses
 import logging
+from contextlib import nullcontext
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -237,6 +238,23 @@ class BatchConsumer:
                 await self._dead_letter(record, exc, attempts=1)
         if not parsed:
             return
+        with self._batch_span([envelope for _, envelope in parsed]):
+            await self._apply_parsed(parsed)
+
+    def _batch_span(self, envelopes: list[Envelope]):
+        """The batch's own database work (holds and inbox, the loads of `prepare`, the writes at commit) is done once
+        for all its events, so it is traced once: under the trace of its first event, linked to the others'. Events
+        that carry no trace (anonymous ratings) get no batch span either."""
+        traced = [envelope.traceparent for envelope in envelopes if envelope.traceparent]
+        if not traced:
+            return nullcontext()
+        contexts = [propagate.extract({"traceparent": traceparent}) for traceparent in traced]
+        links = [trace.Link(trace.get_current_span(context).get_span_context()) for context in contexts[1:]]
+        return tracer.start_as_current_span(f"{self._sub.topic} apply", context=contexts[0], links=links,
+                                            attributes={"messaging.batch.message_count": len(envelopes),
+                                                        "messaging.consumer.group.name": self._sub.group})
+
+    async def _apply_parsed(self, parsed: list[tuple[ConsumerRecord, Envelope]]) -> None:
         failure: Exception | None = None
         async with self._sessions() as session:  # one transaction: the holds are read in it, then the batch applied
             holds, seen = await self._holds_and_seen(session, {key for record, _ in parsed if (key := _key(record))},
