@@ -27,10 +27,10 @@ async def replay(bootstrap: str, *, group: str = "hub-dlq-replay", only_group: s
     consumer = AIOKafkaConsumer(DLQ.name, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
                                 auto_offset_reset="earliest", session_timeout_ms=6000, heartbeat_interval_ms=300)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=ORIGINAL_BYTES)
-    await consumer.start()
-    await producer.start()
     replayed = 0
     try:
+        await consumer.start()
+        await producer.start()
         while batches := await consumer.getmany(timeout_ms=idle_ms, max_records=500):
             done: dict[TopicPartition, int] = {}
             for tp, records in batches.items():

@@ -257,8 +257,8 @@ async def _lags(bootstrap: str, groups: dict[str, str]) -> list[GroupLag]:
 
 async def _lag(bootstrap: str, group: str, topic: str) -> int:
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, request_timeout_ms=5000)
-    await reader.start()
     try:
+        await reader.start()  # inside: a broker that is away still leaves the client closed
         await reader.topics()
         partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
         ends = await reader.end_offsets(partitions) if partitions else {}
