@@ -16,8 +16,8 @@ Other cases are never held up.
 import asyncio
 import dataclasses
 import logging
-from contextlib import nullcontext
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
