@@ -83,7 +83,6 @@ class Subscription:
     # event types whose effects add up in any order (counts and sums) or stand alone (new registrations): each
     # batch's new ones go to one call, after the others, so a batch of 200 ratings is a few upserts instead of 800
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
-    after_commit: Callable[[], None] = lambda: None
     # Once per batch, around its handlers: `prepare` loads what the batch's handlers will read (one query per table
     # instead of one per event; see `preload`) and `finish` writes what they gathered. Handlers that then read only
     # what was loaded make the session flush once, at commit: a few statements for the whole batch.
@@ -291,7 +290,6 @@ class BatchConsumer:
                 elif key is not None and self._sub.hold_cases:
                     holds.setdefault(key, envelope.id)
                     await self._hold(key, holds[key], failed)
-        self._sub.after_commit()
 
     async def _holds_and_seen(self, session: AsyncSession, keys: set[str], event_ids: list[str]) -> tuple[dict[str, str], set[str]]:
         """The held cases among `keys`, with the event each is held behind, and which of `event_ids` this group already

@@ -10,6 +10,7 @@ typed becomes an attribute.
 import re
 
 from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,8 +27,12 @@ class ServerSpans:
         self._tracer = trace.get_tracer("hub.http", tracer_provider=tracer_provider)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (self._untraced is not None and self._untraced.search(scope["path"])):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self._untraced is not None and self._untraced.search(scope["path"]):
+            with suppress_instrumentation():  # nor the statements it runs: an anonymous visit leaves no span at all
+                await self.app(scope, receive, send)
             return
         carrier = {name.decode(): value.decode("latin-1") for name, value in scope["headers"] if name in _PROPAGATED}
         method = scope["method"]

@@ -24,7 +24,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.config import STARTUP_FAILURE
@@ -35,6 +34,7 @@ from hub_shared.auth import AuthSettings
 from hub_shared.httpspans import ServerSpans
 from hub_shared.bus import BrokerIdentity, BusConnection
 from hub_shared.consumer import Subscription, subscribe
+from hub_shared.dbspans import trace_statements
 from hub_shared.events import Event
 from hub_shared.logs import setup_logging
 from hub_shared.messaging import OutboxMessage, stage, stage_all
@@ -100,7 +100,6 @@ class Runtime:
         settings.refuse_development_secrets(self.auth, *secret_settings)
 
     def add_subscription(self, sub: Subscription) -> None:
-        sub.after_commit = self.relay.notify
         self.subscriptions.append(sub)
         subscribe(self.broker, self.settings, self.sessions, sub)
 
@@ -163,7 +162,7 @@ class Runtime:
         app.openapi = _declaring_edge_answers(app)
         app.add_middleware(ServerSpans, untraced=self.untraced_paths)  # outermost: a shed request has its span too
         for engine in {self.engine, self.edge_engine}:
-            SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
+            trace_statements(engine.sync_engine)
         return app
 
     async def _refused_as_overloaded(self, _request: Request, _exc: Overloaded) -> JSONResponse:
