@@ -42,6 +42,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from sqlalchemy import delete, func, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -175,16 +176,16 @@ class OutboxRelay:
             self._contended = not await sole_worker(session, f"outbox:{self._service}")
             if self._contended:
                 return RelayPass(0, 0)
-            rows = await self._pending(session)
+            rows, held = await self._pending(session)
             epoch = None
             if rows or self._identity_check_due():
                 epoch = await self._current_epoch()
                 if epoch != self._epoch:
                     await self._new_incarnation(session, epoch)
-                    rows = await self._pending(session)
+                    rows, held = await self._pending(session)
             if not rows:
                 return RelayPass(0, 0)
-            batch = await self._send_in_order(rows, await _parked_keys(session, rows))
+            batch = await self._send_in_order(rows, held)
             sent = batch.published()
             if sent and epoch is not None and await self._current_epoch() != epoch:
                 log.warning("the broker changed while %d outbox rows were in flight; they stay pending and go again", len(sent))
@@ -197,11 +198,19 @@ class OutboxRelay:
             self._park(batch.parked)
             return RelayPass(len(sent), len(batch.parked))
 
-    async def _pending(self, session: AsyncSession) -> list[OutboxMessage]:
-        return list((await session.exec(
-            select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None), col(OutboxMessage.parked_at).is_(None))
+    async def _pending(self, session: AsyncSession) -> tuple[list[OutboxMessage], dict[tuple[str, str], int]]:
+        """The next rows to send in id order, and the first parked row of each (topic, key) among them, which later
+        rows of that key wait behind: one statement (the parked rows' partial index answers each lookup)."""
+        parked = aliased(OutboxMessage)
+        first_parked = (select(func.min(parked.id))
+                        .where(col(parked.parked_at).is_not(None), parked.topic == OutboxMessage.topic, parked.key == OutboxMessage.key)
+                        .correlate(OutboxMessage).scalar_subquery())
+        found = (await session.execute(
+            select(OutboxMessage, first_parked).where(col(OutboxMessage.published_at).is_(None), col(OutboxMessage.parked_at).is_(None))
             .order_by(col(OutboxMessage.id)).limit(self._batch_size)
-        )).all())
+        )).all()
+        held = {(row.topic, row.key): behind for row, behind in found if behind is not None}
+        return [row for row, _ in found], held
 
     def _identity_check_due(self) -> bool:
         return self._identity is not None and asyncio.get_running_loop().time() - self._last_check >= self._idle_check_seconds
@@ -300,15 +309,4 @@ class OutboxRelay:
     async def parked_count(self) -> int:
         async with self._sessions() as session:
             return await count_parked(session)
-
-
-async def _parked_keys(session: AsyncSession, rows: list[OutboxMessage]) -> dict[tuple[str, str], int]:
-    """The first parked row of each (topic, key) among `rows`: later rows of that key wait behind it."""
-    keys = {(row.topic, row.key) for row in rows}
-    found = await session.exec(
-        select(OutboxMessage.topic, OutboxMessage.key, func.min(OutboxMessage.id))
-        .where(col(OutboxMessage.parked_at).is_not(None), col(OutboxMessage.key).in_({key for _, key in keys}))
-        .group_by(col(OutboxMessage.topic), col(OutboxMessage.key))
-    )
-    return {(topic, key): first for topic, key, first in found.all() if (topic, key) in keys}
 
