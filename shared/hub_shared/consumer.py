@@ -110,7 +110,7 @@ def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFacto
         decoder=_skip_decoding,
         **{**timeouts, "fetch_max_wait_ms": settings.idle_fetch_wait_ms()},  # quiet until records come
     )
-    subscriber.get_msg = _records_of(settings.consumer_batch_size)
+    subscriber.get_msg = _records_of(settings.consumer_batch_size, settings.consumer_linger_seconds())
     pace = FetchPace(subscriber, busy_ms=timeouts["fetch_max_wait_ms"], idle_ms=settings.idle_fetch_wait_ms())
     consumer = BatchConsumer(broker, settings, sessions, sub)
 
@@ -123,16 +123,26 @@ def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFacto
 RECORDS_WAIT_MS = 60_000
 
 
-def _records_of(max_records: int) -> Callable[[AIOKafkaConsumer], Awaitable[tuple[ConsumerRecord, ...]]]:
+def _records_of(max_records: int, linger_seconds: float = 0.0) -> Callable[[AIOKafkaConsumer], Awaitable[tuple[ConsumerRecord, ...]]]:
     """What FastStream's batch loop calls for the next batch (`get_msg`, set on the subscriber). FastStream's own
     waits 200 ms for records and, when none came, sleeps 200 ms more: five wake-ups a second per idle consumer,
     and a record arriving during the sleep waits for its end. This one waits until a fetch brings records
     (aiokafka hands them over at once) or a minute passes; an empty batch makes the loop ask again, and a
-    stopped consumer raises, which ends the loop."""
+    stopped consumer raises, which ends the loop.
+
+    A partial batch waits `linger_seconds` for the records that follow it (aiokafka keeps fetching meanwhile), so a
+    consumer keeping up with a steady flow applies a few full batches instead of many of one or two records: each
+    batch costs a transaction, its inbox and hold reads, and an outbox relay pass, whatever its size. Records of one
+    partition stay in offset order: the later ones come after the first ones in the batch."""
 
     async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
         batches = await consumer.getmany(timeout_ms=RECORDS_WAIT_MS, max_records=max_records)
-        return tuple(chain.from_iterable(batches.values()))
+        records = list(chain.from_iterable(batches.values()))
+        if records and linger_seconds and len(records) < max_records:
+            await asyncio.sleep(linger_seconds)
+            more = await consumer.getmany(timeout_ms=0, max_records=max_records - len(records))
+            records += chain.from_iterable(more.values())
+        return tuple(records)
 
     return get_msg
 

@@ -49,6 +49,9 @@ class HubSettings(BaseSettings):
     kafka_idle_fetch_wait_ms: int = Field(0, ge=0, le=30000, description=(
         "How long a consumer's fetch waits at the broker while its topic has been quiet (`hub_shared.consumer.FetchPace`); "
         "0: the profile's"))
+    consumer_linger_ms: int | None = Field(None, ge=0, le=1000, description=(
+        "How long a consumer that got a partial batch waits for more records before applying it: fewer, fuller "
+        "transactions while records flow, at that much latency per hop; empty: the profile's (50, none in tests)"))
     kafka_idempotent_producer: bool = Field(False, description="Turn on with Apache Kafka; the embedded broker lacks it")
     database_url: str = Field(
         "",
@@ -128,6 +131,13 @@ class HubSettings(BaseSettings):
         if self.kafka_profile is KafkaProfile.embedded:
             return {"session_timeout_ms": 3000, "heartbeat_interval_ms": 1000, "fetch_max_wait_ms": 50}
         return {"session_timeout_ms": 10000, "heartbeat_interval_ms": 2000, "fetch_max_wait_ms": 50}
+
+    def consumer_linger_seconds(self) -> float:
+        """Measured on the whole hub at 30 cases/s offered (SQLite, 2 cores): the four consumer services' CPU per case
+        was 33.5 ms without a linger, 27.8 ms with 50 ms and 21.5 ms with 100 ms. 50 ms keeps the latency a hop adds small."""
+        if self.consumer_linger_ms is not None:
+            return self.consumer_linger_ms / 1000
+        return 0.0 if self.kafka_profile is KafkaProfile.test else 0.05
 
     def idle_fetch_wait_ms(self) -> int:
         """How long a fetch waits while the consumer's topic is quiet. The embedded broker answers a waiting fetch

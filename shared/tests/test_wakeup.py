@@ -212,3 +212,25 @@ async def test_the_pace_leaves_a_consumer_alone_before_it_starts_and_when_both_w
     consumer._fetcher._fetch_max_wait_ms = 20
     pace.records_arrived()
     assert pace.wait_ms == 20
+
+
+async def test_a_partial_batch_waits_its_linger_for_the_records_behind_it(monkeypatch) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    consumer = Consumer([{"tp-0": ["r1"]}, {"tp-0": ["r2"], "tp-1": ["r3"]}, {"tp-0": list(range(200))}])
+    get_batch = _records_of(200, linger_seconds=0.05)
+    assert await get_batch(consumer) == ("r1", "r2", "r3"), "one batch, partition 0 still in order"
+    assert slept == [0.05] and consumer.timeouts[1] == 0, "after the linger, what has come is taken without waiting"
+    assert len(await get_batch(consumer)) == 200 and slept == [0.05], "a full batch goes at once"
+
+
+def test_the_linger_is_the_profiles_unless_set() -> None:
+    assert HubSettings(kafka_profile=KafkaProfile.embedded).consumer_linger_seconds() == 0.05
+    assert HubSettings(kafka_profile=KafkaProfile.test).consumer_linger_seconds() == 0, "tests keep their short hops"
+    assert HubSettings(kafka_profile=KafkaProfile.production, consumer_linger_ms=0).consumer_linger_seconds() == 0
+    with pytest.raises(ValidationError, match="consumer_linger_ms"):
+        HubSettings(consumer_linger_ms=5000)
