@@ -23,11 +23,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 _WRITTEN = "hub_tables_written"
 WRITES = frozenset({"insert", "update", "delete"})
+# How long the loops nobody waits on let commits gather after one rang (`Alarm`). Without it, at 10 cases/s offered,
+# the intake made 1.5 passes a case over the citizens' messages (five statements each) and the follow-up 0.8 over its
+# timers (two), each woken by one commit.
+SETTLE_SECONDS = 0.2
 
 
 class Alarm:
-    def __init__(self) -> None:
+    """`settle_seconds`: once rung, the sleeper waits that much longer, so the commits that follow within it are
+    handled by the same pass instead of one pass each (for loops whose work is not waited on by anyone: messages
+    to citizens, deadline timers, status deliveries to SAMAD)."""
+
+    def __init__(self, settle_seconds: float = 0.0) -> None:
         self._rung = asyncio.Event()
+        self._settle = settle_seconds
 
     def ring(self) -> None:
         self._rung.set()
@@ -36,11 +45,14 @@ class Alarm:
         self._rung.clear()
 
     async def sleep(self, seconds: float) -> bool:
-        """Wait until rung or `seconds` have passed; whether it was rung. Rung before: returns at once."""
+        """Wait until rung or `seconds` have passed; whether it was rung. Rung before: returns at once (after the
+        settling wait, if any)."""
         try:
             await asyncio.wait_for(self._rung.wait(), max(0.0, seconds))
         except TimeoutError:
             return False
+        if self._settle:
+            await asyncio.sleep(self._settle)
         return True
 
 

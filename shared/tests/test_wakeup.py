@@ -234,3 +234,14 @@ def test_the_linger_is_the_profiles_unless_set() -> None:
     assert HubSettings(kafka_profile=KafkaProfile.production, consumer_linger_ms=0).consumer_linger_seconds() == 0
     with pytest.raises(ValidationError, match="consumer_linger_ms"):
         HubSettings(consumer_linger_ms=5000)
+
+
+async def test_a_settling_alarm_lets_the_commits_behind_the_first_gather() -> None:
+    alarm = Alarm(settle_seconds=0.2)
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.05, alarm.ring)
+    started = loop.time()
+    assert await alarm.sleep(5) is True
+    assert 0.2 <= loop.time() - started < 2, "woken by the ring, then the settling wait"
+    alarm.clear()
+    assert await alarm.sleep(0.05) is False, "not rung: the timeout, no settling"

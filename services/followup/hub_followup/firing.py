@@ -43,7 +43,7 @@ from hub_shared.calendar import Calendars
 from hub_shared.jalali import as_utc
 from hub_shared.logs import case_context
 from hub_shared.service import Runtime
-from hub_shared.wakeup import Alarm
+from hub_shared.wakeup import SETTLE_SECONDS, Alarm
 
 log = logging.getLogger(__name__)
 LONGEST_BACKOFF = timedelta(hours=1)
@@ -68,7 +68,7 @@ class TimerPoller:
         self._runtime, self._clock, self._calendars = runtime, clock, calendars
         self._settings = settings or PollerSettings()
         self.owner = owner or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._alarm = Alarm()
+        self._alarm = Alarm(SETTLE_SECONDS)
         runtime.wake_on_commit(Timer.__tablename__, self._alarm.ring)
 
     async def poll(self) -> None:

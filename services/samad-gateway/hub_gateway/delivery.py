@@ -31,7 +31,7 @@ from hub_gateway.remotes import Refused, Remote, Unavailable
 from hub_gateway.settings import GatewaySettings
 from hub_shared.db import SessionFactory, sole_worker
 from hub_shared.jalali import as_utc
-from hub_shared.wakeup import Alarm
+from hub_shared.wakeup import SETTLE_SECONDS, Alarm
 
 log = logging.getLogger(__name__)
 CONTENDED_RETRY_SECONDS = 1.0  # another replica holds the round, HTTP retries included: look again soon, not at once
@@ -45,7 +45,7 @@ class Deliverer:
         self._mappings = mappings
         self._settings = settings
         self._wait = wait_exponential_jitter(initial=settings.retry_initial_seconds, max=settings.retry_max_seconds)
-        self._alarm = Alarm()
+        self._alarm = Alarm(SETTLE_SECONDS)
         self._contended = False  # the last round found another replica holding it
 
     def wake(self) -> None:

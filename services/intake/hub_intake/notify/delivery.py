@@ -32,7 +32,7 @@ from hub_shared.events import NotificationTemplate
 from hub_shared.jalali import as_utc
 from hub_shared.logs import case_context
 from hub_shared.vault import PersonalDataVault, UndecryptableError
-from hub_shared.wakeup import Alarm
+from hub_shared.wakeup import SETTLE_SECONDS, Alarm
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub.notify")
@@ -49,7 +49,7 @@ class Dispatcher:
         self._follow_up_phone = follow_up_phone
         self._wait = wait_exponential_jitter(initial=settings.retry_initial_seconds, max=settings.retry_max_seconds,
                                              jitter=settings.retry_initial_seconds)
-        self._alarm = Alarm()
+        self._alarm = Alarm(SETTLE_SECONDS)
 
     def wake(self) -> None:
         """A message was queued or changed in this process: look at once rather than at the next due time."""
