@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_shared import loopsqlite, pending
+from hub_shared import pending
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -26,11 +26,9 @@ def make_engine(url: str, lock_wait_seconds: float = 30) -> AsyncEngine:
     `lock_wait_seconds`: on SQLite, how long a write waits for another connection's write to end before it
     fails with "database is locked" (PostgreSQL writers wait only for the rows they share)."""
     if is_sqlite(url):
-        path = url.split("///", 1)[1]
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # statements run on the event loop's thread, and lock waits are asynchronous (hub_shared.loopsqlite)
-        engine = create_async_engine(url, async_creator=partial(loopsqlite.connect, path, lock_wait_seconds), hide_parameters=True)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": lock_wait_seconds}, hide_parameters=True)
+        event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=int(lock_wait_seconds * 1000)))
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
 
@@ -40,13 +38,12 @@ def is_locked(error: BaseException) -> bool:
     return isinstance(error, OperationalError) and "database is locked" in str(error)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # WAL lets the HTTP side read while a consumer writes; NORMAL sync is durable in WAL mode. SQLite itself never
-    # waits for a lock (busy timeout 0): the connection waits, without blocking the loop (hub_shared.loopsqlite).
+def _sqlite_pragmas(dbapi_connection, _record, busy_ms: int) -> None:
+    # WAL lets the HTTP side read while a consumer writes; NORMAL sync is durable in WAL mode.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
 
 
