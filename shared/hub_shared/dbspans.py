@@ -35,8 +35,7 @@ class StatementSpans:
         self._tracer = trace.get_tracer("hub.db", tracer_provider=tracer_provider)
         url = engine.url
         self._database = url.database or ""
-        self._attributes: dict[str, Any] = {"db.system": _SYSTEMS.get(engine.dialect.name, engine.dialect.name),
-                                            "db.name": self._database}
+        self._attributes: dict[str, Any] = {"db.system": engine.dialect.name, "db.name": self._database}
         if url.host:
             self._attributes["server.address"] = url.host
             if url.port:
@@ -51,9 +50,6 @@ class StatementSpans:
         verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
         setattr(context, _SPAN, self._tracer.start_span(f"{verb} {self._database}", kind=SpanKind.CLIENT,
                                                          attributes={**self._attributes, "db.statement": statement}))
-
-
-_SYSTEMS = {"postgresql": "postgresql", "sqlite": "sqlite"}
 
 
 def _ended(_connection, _cursor, _statement, _parameters, context, _executemany) -> None:
