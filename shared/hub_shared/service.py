@@ -10,6 +10,7 @@ A service supplies its name, its migrations, its subscriptions and its HTTP rout
 """
 
 import asyncio
+import gc
 import logging
 import re
 import sys
@@ -366,11 +367,25 @@ def main(service_name: str, create_runtime: Callable[[HubSettings], "Runtime"]) 
         sys.exit(STARTUP_FAILURE)
 
 
+YOUNG_COLLECTION_EVERY = 20_000
+
+
+def settle_heap() -> None:
+    """Once the service has started: what it loaded to start (modules, the ORM's mappings, schemas, the org tree) is
+    moved out of the garbage collector's sight (`gc.freeze`), and young objects are collected every 20,000 allocations
+    rather than 700, so a request's objects are mostly freed by their reference counts before a collection looks
+    at them. Without this a service spent 12-18 % of its CPU in collections under load, walking the same objects."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
+
+
 class QuietServer(uvicorn.Server):
     """uvicorn's server, looking once a second rather than ten times whether it should stop. Its Date header
     still changes every second; a SIGTERM takes effect within a second."""
 
     async def main_loop(self) -> None:
+        settle_heap()
         counter = 0
         should_exit = await self.on_tick(counter)
         while not should_exit:
