@@ -157,11 +157,12 @@ class Runtime:
         app.add_exception_handler(StarletteHTTPException, _http_error)  # also the 400/404/405 Starlette raises
         app.add_exception_handler(Overloaded, self._refused_as_overloaded)
         app.add_middleware(BodyLimit, limits=self.body_limits, default=self.settings.max_request_bytes)
-        # added last, so outermost: a refused request is not even measured against the body limit
+        app.add_middleware(ServerSpans, untraced=self.untraced_paths)
+        # added last, so outermost: a refused request is not measured against the body limit, nor traced (under
+        # overload a refusal must cost next to nothing; hub_http_shed_requests_total counts them by reason)
         app.add_middleware(AdmissionControl, settings=self.settings, metrics=self.metrics,
                            refusal=_overloaded(self.settings.http_retry_after_seconds))
         app.openapi = _declaring_edge_answers(app)
-        app.add_middleware(ServerSpans, untraced=self.untraced_paths)  # outermost: a shed request has its span too
         for engine in {self.engine, self.edge_engine}:
             trace_statements(engine.sync_engine)
         return app

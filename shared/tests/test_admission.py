@@ -3,6 +3,7 @@ what the limit and the queue cannot take is answered 503 with `Retry-After` and 
 reason without reaching the route, probes answer throughout, and once the load is gone requests are served."""
 
 import asyncio
+import time
 from contextlib import asynccontextmanager
 
 import httpx
@@ -105,3 +106,23 @@ async def test_the_openapi_document_declares_the_503_on_api_routes_but_not_on_pr
     refusal = paths["/api/v1/held"]["get"]["responses"]["503"]
     assert refusal["headers"]["Retry-After"]["required"] is True
     assert "503" not in paths["/health/live"]["get"]["responses"] and "503" not in paths["/metrics"]["get"]["responses"]
+
+
+async def test_while_the_event_loop_runs_late_new_requests_are_refused_and_once_it_caught_up_they_are_served(tmp_path) -> None:
+    async with edge(tmp_path, http_loop_late_seconds=0.15, http_retry_after_seconds=4) as (runtime, held, client):
+        held.let_go.set()
+        assert (await client.get("/api/v1/held")).status_code == 200  # the first request starts the watch
+        await asyncio.sleep(0.02)  # which then waits to be woken
+        time.sleep(0.6)  # the loop's thread is held: what was due runs late, as under work the loop cannot keep up with
+        for _ in range(5):
+            await asyncio.sleep(0)  # the watch wakes, late
+        assert_overloaded(await client.get("/api/v1/held"), retry_after="4")
+        assert sample(runtime, "hub_http_shed_requests_total", reason="loop_late") == 1
+        assert held.reached == 1, "the refused request never reached the route"
+        assert (await client.get("/health/live")).status_code == 200, "probes are never refused"
+
+        for _ in range(50):  # on time again once the watch woke when it asked to
+            await asyncio.sleep(0.1)
+            if (served := await client.get("/api/v1/held")).status_code == 200:
+                break
+        assert served.status_code == 200 and held.reached == 2
