@@ -25,9 +25,9 @@ class ServiceMetrics:
         self.http_in_flight = gauge("hub_http_in_flight_requests", "HTTP requests being served under the admission limit")
         self.http_queued = gauge("hub_http_queued_requests", "HTTP requests waiting for a place under the admission limit")
         shed = Counter("hub_http_shed_requests", "HTTP requests answered 503 without being served: the queue was full, "
-                       "no place came free within HUB_HTTP_QUEUE_SECONDS, the write they waited for could not start "
-                       "within it, or the event loop ran later than HUB_HTTP_LOOP_LATE_SECONDS", ["service", "reason"], registry=self.registry)
-        self.http_shed = {reason: shed.labels(service, reason) for reason in ("queue_full", "queue_timeout", "write_wait", "loop_late")}
+                       "no place came free within HUB_HTTP_QUEUE_SECONDS, or the write they waited for could not start "
+                       "within it", ["service", "reason"], registry=self.registry)
+        self.http_shed = {reason: shed.labels(service, reason) for reason in ("queue_full", "queue_timeout", "write_wait")}
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -80,9 +80,6 @@ class HubSettings(BaseSettings):
     http_max_in_flight: int = Field(32, ge=1, le=10_000, description="HTTP requests one process serves at once")
     http_max_queued: int = Field(150, ge=0, le=100_000, description="HTTP requests waiting for one of those places")
     http_queue_seconds: float = Field(0.25, gt=0, le=5, description="Longest wait for a place before a 503")
-    http_loop_late_seconds: float = Field(0.1, gt=0, le=5, description=(
-        "How late the event loop may run what is due before new requests are refused with a 503 (the process has no "
-        "time to spare; see hub_shared.admission)"))
     http_retry_after_seconds: int = Field(2, ge=1, le=3600, description="Retry-After of a 503 for overload")
     consumer_retries: int = Field(3, ge=1, le=20, description="Attempts before a message goes to the DLQ")
     consumer_batch_size: int = Field(200, ge=1, le=5000)

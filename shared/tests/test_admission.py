@@ -3,13 +3,16 @@ what the limit and the queue cannot take is answered 503 with `Retry-After` and 
 reason without reaching the route, probes answer throughout, and once the load is gone requests are served."""
 
 import asyncio
-import time
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import APIRouter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hub_shared import db
+from hub_shared.httpspans import ServerSpans
 from hub_shared.messaging import OutboxMessage
 from hub_shared.reconcile import ReconcileReport
 from hub_shared.service import Runtime
@@ -108,21 +111,21 @@ async def test_the_openapi_document_declares_the_503_on_api_routes_but_not_on_pr
     assert "503" not in paths["/health/live"]["get"]["responses"] and "503" not in paths["/metrics"]["get"]["responses"]
 
 
-async def test_while_the_event_loop_runs_late_new_requests_are_refused_and_once_it_caught_up_they_are_served(tmp_path) -> None:
-    async with edge(tmp_path, http_loop_late_seconds=0.15, http_retry_after_seconds=4) as (runtime, held, client):
-        held.let_go.set()
-        assert (await client.get("/api/v1/held")).status_code == 200  # the first request starts the watch
-        await asyncio.sleep(0.02)  # which then waits to be woken
-        time.sleep(0.6)  # the loop's thread is held: what was due runs late, as under work the loop cannot keep up with
-        for _ in range(5):
-            await asyncio.sleep(0)  # the watch wakes, late
-        assert_overloaded(await client.get("/api/v1/held"), retry_after="4")
-        assert sample(runtime, "hub_http_shed_requests_total", reason="loop_late") == 1
-        assert held.reached == 1, "the refused request never reached the route"
-        assert (await client.get("/health/live")).status_code == 200, "probes are never refused"
+async def test_a_refusal_leaves_no_span_while_a_served_request_has_its_own(tmp_path) -> None:
+    async with edge(tmp_path, http_max_in_flight=1, http_max_queued=0) as (runtime, held, client):
+        assert (await client.get("/health/live")).status_code == 200  # builds the middleware stack
+        spans = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(spans))
+        layer = client._transport.app.middleware_stack
+        while not isinstance(layer, ServerSpans):
+            layer = layer.app
+        layer._tracer = provider.get_tracer("test")
 
-        for _ in range(50):  # on time again once the watch woke when it asked to
-            await asyncio.sleep(0.1)
-            if (served := await client.get("/api/v1/held")).status_code == 200:
-                break
-        assert served.status_code == 200 and held.reached == 2
+        running = asyncio.create_task(client.get("/api/v1/held"))
+        await until(lambda: held.reached == 1)
+        assert_overloaded(await client.get("/api/v1/held"), retry_after="2")
+        held.let_go.set()
+        assert (await running).status_code == 200
+        assert [span.name for span in spans.get_finished_spans()] == ["GET /api/v1/held"], "the served one only"
+        assert sample(runtime, "hub_http_shed_requests_total", reason="queue_full") == 1
