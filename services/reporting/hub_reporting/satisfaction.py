@@ -3,10 +3,12 @@ employee); the individual rating is never stored. The drill-down reads a subtree
 at a time: whole months from the month rows, and only the partial months at the edges from the day rows."""
 
 from datetime import date, timedelta
+from functools import cache
 
 import jdatetime
 from sqlalchemy import case, func, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_reporting.models import EmployeeRatingDay, EmployeeRatingMonth, UnitRatingDay, UnitRatingMonth
@@ -20,7 +22,7 @@ USE_ROLLUP = True  # False reads every day row (the reference the tests compare 
 
 async def project_ratings(session: AsyncSession, envelopes: list[Envelope]) -> None:
     """A batch of ratings (each new to this group: the inbox rows are written in the same transaction), summed per
-    row first, so day and month rows move together and each row takes one upsert a batch."""
+    row first, so day and month rows move together; then one upsert a table, run with all the batch's rows for it."""
     rows: dict[tuple[type, tuple], dict[str, int]] = {}
     for envelope in envelopes:
         rating: RatingSubmitted = envelope.data
@@ -35,20 +37,25 @@ async def project_ratings(session: AsyncSession, envelopes: list[Envelope]) -> N
             employee = {"unit_id": rating.unit_id, "employee_id": rating.employee_id}
             keys += [(EmployeeRatingDay, {**employee, "day": rating.rated_on}), (EmployeeRatingMonth, {**employee, "month": month})]
         for model, key in keys:
-            total = rows.setdefault((model, tuple(key.items())), dict.fromkeys(sums, 0))
+            total = rows.setdefault((model, tuple(key.items())), dict.fromkeys(SUM_COLUMNS, 0))
             for name, value in sums.items():
                 total[name] += value
+    per_table: dict[type, list[dict]] = {}
     for (model, key), sums in rows.items():
-        await _add(session, model, dict(key), sums)
+        per_table.setdefault(model, []).append({**dict(key), **sums})
+    for model, parameters in per_table.items():
+        await session.execute(_adding(session.bind.dialect.name, model), parameters)
 
 
-async def _add(session: AsyncSession, model, key: dict, sums: dict) -> None:
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+@cache
+def _adding(dialect_name: str, model) -> Insert:
+    """The upsert that adds a row's sums to what its key holds (or inserts it): built and compiled once per table,
+    the key and sums come as parameters. Built per row with the values in it, it had cost most of the consumer's
+    CPU (1 ms a rating)."""
     table = model.__table__
-    statement = dialect.insert(table).values(**key, **sums)
-    statement = statement.on_conflict_do_update(index_elements=list(key), set_={
-        name: table.c[name] + statement.excluded[name] for name in sums})
-    await session.execute(statement)
+    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+    return insert.on_conflict_do_update(index_elements=[column.name for column in table.primary_key.columns],
+                                        set_={name: table.c[name] + insert.excluded[name] for name in SUM_COLUMNS})
 
 
 def month_start(day: date) -> date:
