@@ -59,8 +59,9 @@ async def release_ratings(runtime: Runtime) -> int:
             rating_id=rating.rating_id, unit_id=rating.unit_id, employee_id=rating.employee_id, score=rating.score,
             aspects=Aspects(respect=rating.respect, speed=rating.speed, quality=rating.quality, conduct=rating.conduct),
             rated_on=rating.rated_on), context) for rating in pending])
-        if pending:
-            await session.execute(delete(PendingRating).where(col(PendingRating.rating_id).in_([r.rating_id for r in pending])))
+        if pending:  # the session ends here: its loaded rows need not be matched against the delete (that cost n x n)
+            await session.execute(delete(PendingRating).where(col(PendingRating.rating_id).in_([r.rating_id for r in pending]))
+                                  .execution_options(synchronize_session=False))
     if pending:
         runtime.committed()
         log.info("released %d ratings", len(pending))
