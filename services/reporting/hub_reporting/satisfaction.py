@@ -23,7 +23,7 @@ USE_ROLLUP = True  # False reads every day row (the reference the tests compare 
 async def project_ratings(session: AsyncSession, envelopes: list[Envelope]) -> None:
     """A batch of ratings (each new to this group: the inbox rows are written in the same transaction), summed per
     row first, so day and month rows move together; then one upsert a table, run with all the batch's rows for it."""
-    rows: dict[tuple[type, tuple], dict[str, int]] = {}
+    rows: dict[type, dict[tuple, dict[str, int]]] = {}  # table: key: sums
     for envelope in envelopes:
         rating: RatingSubmitted = envelope.data
         sums = {"ratings": 1, "score_sum": rating.score}
@@ -37,14 +37,11 @@ async def project_ratings(session: AsyncSession, envelopes: list[Envelope]) -> N
             employee = {"unit_id": rating.unit_id, "employee_id": rating.employee_id}
             keys += [(EmployeeRatingDay, {**employee, "day": rating.rated_on}), (EmployeeRatingMonth, {**employee, "month": month})]
         for model, key in keys:
-            total = rows.setdefault((model, tuple(key.items())), dict.fromkeys(SUM_COLUMNS, 0))
+            total = rows.setdefault(model, {}).setdefault(tuple(key.items()), dict.fromkeys(SUM_COLUMNS, 0))
             for name, value in sums.items():
                 total[name] += value
-    per_table: dict[type, list[dict]] = {}
-    for (model, key), sums in rows.items():
-        per_table.setdefault(model, []).append({**dict(key), **sums})
-    for model, parameters in per_table.items():
-        await session.execute(_adding(session.bind.dialect.name, model), parameters)
+    for model, totals in rows.items():
+        await session.execute(_adding(session.bind.dialect.name, model), [{**dict(key), **sums} for key, sums in totals.items()])
 
 
 @cache
