@@ -16,6 +16,7 @@ Once per run: the raw broker rate, and the generators' own ceilings against an e
 """
 
 import argparse
+import os
 import asyncio
 import json
 import statistics
@@ -35,7 +36,7 @@ from faststream.kafka import KafkaBroker
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load  # noqa: E402
 from chaos import Databases  # noqa: E402
-from idle import measure_idle  # noqa: E402
+from idle import cpu_seconds, measure_idle  # noqa: E402
 
 from hub_cli.main import service_env  # noqa: E402
 from hub_cli.stack import SERVICES, Stack, ensure_topics, free_port, start_broker  # noqa: E402
@@ -222,6 +223,38 @@ def idle_cpu(hub: Hub, seconds: float) -> dict[str, float]:
     return measure_idle(hub.pids(), seconds)
 
 
+def cpu_by_process(hub: Hub) -> dict[str, float]:
+    """CPU seconds used so far by the broker, each service and (on PostgreSQL) the database server's processes."""
+    spent = {name: cpu_seconds(pid) for name, pid in hub.pids().items()}
+    if hub.store == "postgres":
+        spent["postgresql"] = _postgres_cpu_seconds()
+    return spent
+
+
+def _postgres_cpu_seconds() -> float:
+    """The local server's processes; a backend that ended during the run takes its CPU with it (the services pool
+    their connections, so few do)."""
+    spent = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                spent += cpu_seconds(int(entry.name))
+        except OSError:  # it ended meanwhile
+            continue
+    return spent
+
+
+def print_cpu_per_case(spent: dict[str, float], cases: int) -> None:
+    """Where the pipeline's CPU went, per case, and the rate the machine's cores would allow at that cost (the load
+    generator's own share not counted): the budget a target on this machine has to fit."""
+    per_case = {name: 1000 * seconds / max(cases, 1) for name, seconds in spent.items()}
+    total = sum(per_case.values())
+    cores = os.cpu_count() or 1
+    print("  CPU per case               " + ", ".join(f"{name} {ms:.2f}" for name, ms in per_case.items())
+          + f" ms; {total:.2f} ms in all: {cores} cores allow at most {cores * 1000 / max(total, 1e-9):.0f} cases/s at this cost",
+          flush=True)
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -248,13 +281,16 @@ def whole_hub(store: str, args, out: dict) -> None:
               + ", ".join(f"{name} {percent:.1f}" for name, percent in idle.items()) + ")", flush=True)
 
         began = time.monotonic()
+        spent = cpu_by_process(hub)
         result = wrk(f"{hub.stack.url('intake')}/api/v1/cases", args.seconds)
         accepted = result["statuses"].get(201, 0)
         everywhere = wait_until(lambda: min(arrived(hub)) >= accepted, timeout=600)
         took = (time.monotonic() - began) if everywhere is not None else float("inf")
+        spent = {name: seconds - spent.get(name, 0.0) for name, seconds in cpu_by_process(hub).items()}
         out["pipeline"] = accepted / took
         print(f"  pipeline                   {out['pipeline']:8.1f} cases/s   ({accepted} accepted in {result['seconds']:.0f} s, all routed, "
               f"timed and in the read model after {took:.1f} s; {arrived(hub)})", flush=True)
+        print_cpu_per_case(spent, accepted)
 
         settle(hub)
         latencies = asyncio.run(routed_latency(hub.bootstrap, hub.stack.url("intake"), 100, 20))
