@@ -16,9 +16,9 @@ Once per run: the raw broker rate, and the generators' own ceilings against an e
 """
 
 import argparse
-import os
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -145,9 +145,10 @@ def wait_until(done, timeout: float) -> float | None:
 
 
 def settle(hub: Hub, timeout: float = 300) -> None:
-    """Wait until every case intake holds is in the read model, so one phase's backlog does not load the next. A filing
-    linked to an earlier case of the same citizen and matter (the load's national IDs are random: among 15,000 filings two
-    share one with a chance of about one in ten) is answered 200 and never routed on its own, so it is not waited for."""
+    """Wait until every case intake holds is in the read model, so one phase's backlog does not load the next.
+    A filing linked to an earlier case of the same citizen and matter (the load's national IDs are random: among
+    15,000 filings two share one with a chance of about one in ten) is answered 200 and never routed on its own,
+    so it is not waited for."""
     registered = "SELECT count(*) FROM intake_case WHERE status <> 'linked'"
     if wait_until(lambda: min(arrived(hub)) >= hub.count("intake", registered), timeout) is None:
         print(f"  warning: the backlog did not drain within {timeout:.0f} s", file=sys.stderr)
@@ -252,9 +253,9 @@ def print_cpu_per_case(spent: dict[str, float], cases: int) -> None:
     per_case = {name: 1000 * seconds / max(cases, 1) for name, seconds in spent.items()}
     total = sum(per_case.values())
     cores = os.cpu_count() or 1
+    ceiling = cores * 1000 / max(total, 1e-9)
     print("  CPU per case               " + ", ".join(f"{name} {ms:.2f}" for name, ms in per_case.items())
-          + f" ms; {total:.2f} ms in all: {cores} cores allow at most {cores * 1000 / max(total, 1e-9):.0f} cases/s at this cost",
-          flush=True)
+          + f" ms; {total:.2f} ms in all: {cores} cores allow at most {ceiling:.0f} cases/s at this cost", flush=True)
 
 
 def rss_mb(pid: int) -> float:
