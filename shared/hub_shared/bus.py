@@ -33,6 +33,7 @@ class BrokerIdentity:
         self._bootstrap = bootstrap_servers
         self._timeout = timeout_seconds
         self._client: AIOKafkaClient | None = None
+        self._connecting = asyncio.Lock()  # one client, however many of a process's consumers ask at once
 
     async def cluster_id(self) -> str:
         """The id of the broker answering now ('' from a broker too old to say)."""
@@ -43,15 +44,17 @@ class BrokerIdentity:
             raise BrokerUnavailable(f"the broker at {self._bootstrap} did not answer: {type(error).__name__}") from error
 
     async def _ask(self) -> str:
-        if self._client is None:
-            client = AIOKafkaClient(bootstrap_servers=self._bootstrap, request_timeout_ms=int(self._timeout * 1000),
-                                    metadata_max_age_ms=3_600_000, client_id="hub-broker-identity")
-            await client.bootstrap()
-            self._client = client
-        node = self._client.get_random_node()
+        async with self._connecting:
+            if self._client is None:
+                client = AIOKafkaClient(bootstrap_servers=self._bootstrap, request_timeout_ms=int(self._timeout * 1000),
+                                        metadata_max_age_ms=3_600_000, client_id="hub-broker-identity")
+                await client.bootstrap()
+                self._client = client
+            client = self._client
+        node = client.get_random_node()
         if node is None:
             raise KafkaError("no broker in the cluster metadata")
-        answer = await self._client.send(node, MetadataRequest([]))
+        answer = await client.send(node, MetadataRequest([]))
         return getattr(answer, "cluster_id", None) or ""
 
     async def close(self) -> None:
@@ -61,6 +64,58 @@ class BrokerIdentity:
                 await client.close()
             except Exception:  # a client whose broker died may fail to close cleanly; it is dropped either way
                 log.debug("closing the broker-identity client failed", exc_info=True)
+
+
+class IncarnationGuard:
+    """Keeps a consumer from reading one broker incarnation's log at the offsets of another.
+
+    A consumer's positions are offsets in the log of the broker it read them from. When the embedded broker dies
+    and a new, empty one takes its address, aiokafka's fetcher goes on from those positions before the group has
+    rejoined: once the new log holds as many records as the old position, it reads from there and skips the new
+    log's first records, and committing those positions (a new broker may take a commit from a member it does not
+    know while the group is empty) makes the skip stick after the rejoin. A case filed while the broker was away
+    could then never be routed.
+
+    So before a batch is applied, and again before its offsets are committed, the guard asks whether the broker
+    is still the incarnation the positions came from. Asking costs a metadata request, so it asks only when the
+    consumer has opened a connection since it last asked: a new incarnation can only be reached over a new
+    connection, and a steady consumer opens none. When the incarnation changed, the consumer is rewound to the
+    beginning of every partition it holds (everything in a new incarnation's log is new to it; what it had
+    applied already is dropped by its inbox) and the batch in hand is neither applied nor committed."""
+
+    def __init__(self, identity: BrokerIdentity) -> None:
+        self._identity = identity
+        self._epoch: str | None = None  # the incarnation this consumer's positions are offsets in
+        self._known: frozenset[Any] = frozenset()  # the consumer's connections open when the broker was last asked
+
+    async def rewound(self, consumer: Any) -> bool:
+        """True when the broker is another incarnation than the positions' and `consumer` now starts over from
+        the beginning of its partitions. Raises `BrokerUnavailable` when the broker cannot say who it is: the
+        batch in hand is then not applied (its records come again)."""
+        connections = _open_connections(consumer)
+        if connections <= self._known:
+            return False
+        epoch = await self._identity.cluster_id()
+        self._known = connections
+        if self._epoch is None or epoch == self._epoch:
+            self._epoch = epoch
+            return False
+        log.warning("broker incarnation %s replaces %s: the consumer starts over from the beginning of its %d partitions",
+                    epoch, self._epoch, len(consumer.assignment()))
+        self._epoch = epoch
+        if partitions := consumer.assignment():
+            try:
+                await consumer.seek_to_beginning(*partitions)
+            except KafkaError as error:  # a rebalance under way: the new assignment reads the new broker's offsets
+                log.info("rewinding after a new broker incarnation was cut short: %s", error)
+        return True
+
+
+def _open_connections(consumer: Any) -> frozenset[Any]:
+    """The broker connections of an aiokafka consumer's client (none for a consumer that has no client, as in the
+    in-memory test broker). aiokafka offers no public view of them; its pinned version keeps them in `_conns`."""
+    connections = getattr(getattr(consumer, "_client", None), "_conns", None) or {}
+    return frozenset(connection for connection in connections.values() if connection.connected())
 
 
 async def create_topics(bootstrap: str, replication: int = 1) -> list[str]:

@@ -36,6 +36,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 
+from hub_shared.bus import BrokerIdentity, IncarnationGuard
 from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, MalformedMessage, from_kafka
 from hub_shared.events import registry
@@ -96,7 +97,8 @@ class Subscription:
         return frozenset(model.event_type for model in registry.all()) - self.handlers.keys() - self.batch_handlers.keys()
 
 
-def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFactory, sub: Subscription) -> None:
+def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFactory, sub: Subscription,
+              identity: BrokerIdentity | None = None) -> None:
     timeouts = settings.consumer_timeouts()
     subscriber = broker.subscriber(
         sub.topic,
@@ -113,11 +115,15 @@ def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFacto
     subscriber.get_msg = _records_of(settings.consumer_batch_size, settings.consumer_linger_seconds())
     pace = FetchPace(subscriber, busy_ms=timeouts["fetch_max_wait_ms"], idle_ms=settings.idle_fetch_wait_ms())
     consumer = BatchConsumer(broker, settings, sessions, sub)
+    guard = IncarnationGuard(identity or BrokerIdentity(settings.kafka_bootstrap_servers))
 
     @subscriber
     async def on_batch(body: Any, message: KafkaMessage) -> None:
         pace.records_arrived()
+        if await guard.rewound(message.consumer):
+            return  # read from a new broker at the old one's offsets: it comes again from the beginning
         await consumer.process(list(message.raw_message))
+        await guard.rewound(message.consumer)  # a broker that changed meanwhile is not told the old one's offsets
 
 
 RECORDS_WAIT_MS = 60_000

@@ -91,6 +91,7 @@ class Runtime:
         )
         self.commits.on_commit(OutboxMessage.__tablename__, self.relay.notify, writes={"insert"})
         self.bus = BusConnection(self.broker)
+        self.consumer_identity = BrokerIdentity(settings.kafka_bootstrap_servers)  # which broker the consumers read
         self.metrics = ServiceMetrics(settings.service_name)
         self.subscriptions: list[Subscription] = []
         self.routers: list[APIRouter] = []
@@ -102,7 +103,7 @@ class Runtime:
 
     def add_subscription(self, sub: Subscription) -> None:
         self.subscriptions.append(sub)
-        subscribe(self.broker, self.settings, self.sessions, sub)
+        subscribe(self.broker, self.settings, self.sessions, sub, self.consumer_identity)
 
     def publisher(self, topic: str, model: type[Event]) -> None:
         """Declare what this service publishes, for its AsyncAPI document."""
@@ -141,6 +142,7 @@ class Runtime:
             await asyncio.gather(*jobs, return_exceptions=True)
             await self.relay.stop()
             await self.bus.stop()
+            await self.consumer_identity.close()
             await self.engine.dispose()
             await self.edge_engine.dispose()
 

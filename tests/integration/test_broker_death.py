@@ -14,10 +14,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlmodel import select
 
 from hub_cli.stack import free_port, start_broker
-from hub_shared.bus import create_topics
+from hub_shared.bus import BrokerIdentity, IncarnationGuard, create_topics
 from hub_shared.consumer import Subscription
 from hub_shared.events import CaseRejected
 from hub_shared.messaging import OutboxMessage
@@ -124,3 +125,63 @@ async def _all_once(runtime: Runtime, marker: str) -> bool:
 async def _republished(runtime: Runtime) -> bool:
     await runtime.relay.relay_batch()
     return runtime.relay.republished > 0
+
+
+class CountingIdentity(BrokerIdentity):
+    def __init__(self, bootstrap: str) -> None:
+        super().__init__(bootstrap)
+        self.asked = 0
+
+    async def cluster_id(self) -> str:
+        self.asked += 1
+        return await super().cluster_id()
+
+
+async def test_a_consumer_that_reads_a_new_broker_at_the_old_ones_offsets_starts_over_from_its_beginning(tmp_path) -> None:
+    """What made a case filed during an outage go unrouted: the fetcher went on at the old broker's offsets in the
+    new broker's log and skipped its first records. The guard sees the new incarnation and rewinds."""
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    broker = start_broker(port, tmp_path / "broker-1.log")
+    await create_topics(bootstrap)
+    partition = TopicPartition(CASES.name, 0)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
+    identity = CountingIdentity(bootstrap)
+    guard = IncarnationGuard(identity)
+    await producer.start()
+    await consumer.start()
+    try:
+        for n in range(3):
+            await producer.send_and_wait(CASES.name, f"old-{n}".encode(), partition=0)
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        assert await values(consumer, 3) == ["old-0", "old-1", "old-2"]
+        assert not await guard.rewound(consumer), "the broker the positions came from"
+        assert not await guard.rewound(consumer) and identity.asked == 1, "no new connection, nothing to ask"
+
+        consumer.pause(partition)  # no fetch until the new broker holds more than the old position
+        kill(broker)
+        broker = start_broker(port, tmp_path / "broker-2.log")
+        await create_topics(bootstrap)
+        for n in range(4):
+            await producer.send_and_wait(CASES.name, f"new-{n}".encode(), partition=0)
+        consumer.resume(partition)
+        assert await values(consumer, 1) == ["new-3"], "aiokafka alone reads on at the old offset"
+
+        assert await guard.rewound(consumer), "the new incarnation is seen"
+        assert await values(consumer, 4) == ["new-0", "new-1", "new-2", "new-3"]
+        assert not await guard.rewound(consumer) and identity.asked == 2
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await identity.close()
+        kill(broker)
+
+
+async def values(consumer: AIOKafkaConsumer, expected: int) -> list[str]:
+    found: list[str] = []
+    while len(found) < expected:
+        batches = await asyncio.wait_for(consumer.getmany(timeout_ms=1000), 30)
+        found += [record.value.decode() for records in batches.values() for record in records]
+    return found
