@@ -10,8 +10,10 @@ event id). A durable cluster (Apache Kafka) keeps its id for life, so nothing is
 import asyncio
 import logging
 import random
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -66,49 +68,96 @@ class BrokerIdentity:
                 log.debug("closing the broker-identity client failed", exc_info=True)
 
 
-class IncarnationGuard:
+class IncarnationGuard(ConsumerRebalanceListener):
     """Keeps a consumer from reading one broker incarnation's log at the offsets of another.
 
     A consumer's positions are offsets in the log of the broker it read them from. When the embedded broker dies
     and a new, empty one takes its address, aiokafka's fetcher goes on from those positions before the group has
     rejoined: once the new log holds as many records as the old position, it reads from there and skips the new
-    log's first records, and committing those positions (a new broker may take a commit from a member it does not
-    know while the group is empty) makes the skip stick after the rejoin. A case filed while the broker was away
-    could then never be routed.
+    log's first records. A commit of those positions (one in flight when the broker died is retried until the new
+    broker takes it) would make the skip stick: the rejoined group starts from it. A case filed while the broker
+    was away could then never be routed.
 
     So before a batch is applied, and again before its offsets are committed, the guard asks whether the broker
     is still the incarnation the positions came from. Asking costs a metadata request, so it asks only when the
     consumer has opened a connection since it last asked: a new incarnation can only be reached over a new
     connection, and a steady consumer opens none. When the incarnation changed, the consumer is rewound to the
     beginning of every partition it holds (everything in a new incarnation's log is new to it; what it had
-    applied already is dropped by its inbox) and the batch in hand is neither applied nor committed."""
+    applied already is dropped by its inbox) and the batch in hand is neither applied nor committed.
 
-    def __init__(self, identity: BrokerIdentity) -> None:
+    It is also the group's rebalance listener: a new assignment's positions come from the offsets committed on the
+    broker answering then, which is noted as their incarnation, and a partition whose last commit from this
+    process went to another incarnation is rewound too (that commit may be the one retried across the death).
+    Left open: such a commit retried by a process that is then killed before its next batch, or by another replica
+    of the group; the relay's own window (`hub_shared.outbox`) is of the same kind."""
+
+    def __init__(self, identity: BrokerIdentity, consumer: Callable[[], Any]) -> None:
         self._identity = identity
+        self._consumer = consumer  # the subscriber's aiokafka consumer, once it has started
         self._epoch: str | None = None  # the incarnation this consumer's positions are offsets in
         self._known: frozenset[Any] = frozenset()  # the consumer's connections open when the broker was last asked
+        self._committed_under: dict[TopicPartition, str] = {}  # the incarnation of each partition's last commit
+        self._stale: set[TopicPartition] = set()  # partitions to rewind before the next batch
 
-    async def rewound(self, consumer: Any) -> bool:
-        """True when the broker is another incarnation than the positions' and `consumer` now starts over from
-        the beginning of its partitions. Raises `BrokerUnavailable` when the broker cannot say who it is: the
-        batch in hand is then not applied (its records come again)."""
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        try:
+            epoch = await self._identity.cluster_id()
+        except BrokerUnavailable:
+            self._known = frozenset()  # the next batch asks
+            return
+        self._note(epoch)
+        self._stale |= {partition for partition in assigned if self._committed_under.get(partition, epoch) != epoch}
+        self._known = _open_connections(self._consumer())
+
+    async def rewound(self, consumer: Any, batch: Sequence[Any] = ()) -> bool:
+        """True when `consumer` was rewound and `batch` (the records in hand) must be dropped: the partitions read
+        at another incarnation's offsets start over from their beginning, the batch's other partitions from its
+        first record of each, so dropping it skips nothing. Raises `BrokerUnavailable` when the broker cannot
+        say who it is: the batch is then not applied, or not committed, and its records come again."""
         connections = _open_connections(consumer)
-        if connections <= self._known:
+        if connections <= self._known and not self._stale:
             return False
-        epoch = await self._identity.cluster_id()
-        self._known = connections
-        if self._epoch is None or epoch == self._epoch:
-            self._epoch = epoch
+        replaced = False
+        if not connections <= self._known:
+            epoch = await self._identity.cluster_id()
+            self._known = connections
+            if replaced := self._note(epoch):
+                self._stale |= consumer.assignment()
+        assigned = consumer.assignment()
+        stale, self._stale = self._stale & assigned, set()
+        if not (replaced or stale):
             return False
-        log.warning("broker incarnation %s replaces %s: the consumer starts over from the beginning of its %d partitions",
-                    epoch, self._epoch, len(consumer.assignment()))
-        self._epoch = epoch
-        if partitions := consumer.assignment():
+        firsts: dict[TopicPartition, int] = {}
+        for record in batch:
+            partition = TopicPartition(record.topic, record.partition)
+            firsts[partition] = min(record.offset, firsts.get(partition, record.offset))
+        for partition, offset in firsts.items():
+            if partition in assigned and partition not in stale:
+                consumer.seek(partition, offset)
+        if stale:
             try:
-                await consumer.seek_to_beginning(*partitions)
-            except KafkaError as error:  # a rebalance under way: the new assignment reads the new broker's offsets
-                log.info("rewinding after a new broker incarnation was cut short: %s", error)
+                await consumer.seek_to_beginning(*stale)
+            except Exception as error:  # requested before the wait; a rebalance or a pending group error cut it short
+                log.warning("rewinding %d partitions to the broker's beginning was cut short: %s", len(stale), error)
         return True
+
+    def committing(self, consumer: Any) -> None:
+        """The consumer's positions, checked by `rewound`, are about to be committed: note their incarnation."""
+        if self._epoch is not None and hasattr(consumer, "assignment"):
+            for partition in consumer.assignment():
+                self._committed_under[partition] = self._epoch
+
+    def _note(self, epoch: str) -> bool:
+        """Take `epoch` as the positions' incarnation; True when it replaces another."""
+        replaced = self._epoch is not None and epoch != self._epoch
+        if replaced:
+            log.warning("broker incarnation %s replaces %s: the consumer starts over from the beginning of its partitions",
+                        epoch, self._epoch)
+        self._epoch = epoch
+        return replaced
 
 
 def _open_connections(consumer: Any) -> frozenset[Any]:

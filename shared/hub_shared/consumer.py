@@ -100,6 +100,8 @@ class Subscription:
 def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFactory, sub: Subscription,
               identity: BrokerIdentity | None = None) -> None:
     timeouts = settings.consumer_timeouts()
+    guard = IncarnationGuard(identity or BrokerIdentity(settings.kafka_bootstrap_servers),
+                             consumer=lambda: getattr(subscriber, "consumer", None))
     subscriber = broker.subscriber(
         sub.topic,
         group_id=sub.group,
@@ -110,20 +112,22 @@ def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFacto
         title=f"{sub.group}:{sub.topic}",
         parser=_tolerant_parser,
         decoder=_skip_decoding,
+        listener=guard,
         **{**timeouts, "fetch_max_wait_ms": settings.idle_fetch_wait_ms()},  # quiet until records come
     )
     subscriber.get_msg = _records_of(settings.consumer_batch_size, settings.consumer_linger_seconds())
     pace = FetchPace(subscriber, busy_ms=timeouts["fetch_max_wait_ms"], idle_ms=settings.idle_fetch_wait_ms())
     consumer = BatchConsumer(broker, settings, sessions, sub)
-    guard = IncarnationGuard(identity or BrokerIdentity(settings.kafka_bootstrap_servers))
 
     @subscriber
     async def on_batch(body: Any, message: KafkaMessage) -> None:
         pace.records_arrived()
-        if await guard.rewound(message.consumer):
-            return  # read from a new broker at the old one's offsets: it comes again from the beginning
-        await consumer.process(list(message.raw_message))
-        await guard.rewound(message.consumer)  # a broker that changed meanwhile is not told the old one's offsets
+        records = list(message.raw_message)
+        if await guard.rewound(message.consumer, records):
+            return  # read at another broker incarnation's offsets: it comes again from the beginning
+        await consumer.process(records)
+        if not await guard.rewound(message.consumer, records):  # a broker that changed meanwhile gets no old offsets
+            guard.committing(message.consumer)  # FastStream's ack commits them next
 
 
 RECORDS_WAIT_MS = 60_000

@@ -148,7 +148,7 @@ async def test_a_consumer_that_reads_a_new_broker_at_the_old_ones_offsets_starts
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
     identity = CountingIdentity(bootstrap)
-    guard = IncarnationGuard(identity)
+    guard = IncarnationGuard(identity, consumer=lambda: consumer)
     await producer.start()
     await consumer.start()
     try:
@@ -179,9 +179,68 @@ async def test_a_consumer_that_reads_a_new_broker_at_the_old_ones_offsets_starts
         kill(broker)
 
 
-async def values(consumer: AIOKafkaConsumer, expected: int) -> list[str]:
-    found: list[str] = []
+async def test_a_partition_last_committed_to_the_old_broker_is_rewound_when_the_group_gets_it_on_the_new_one(tmp_path) -> None:
+    """A commit in flight when the broker died is retried until the new broker takes it: the old positions, which
+    the rejoined group would start from. The guard remembers which incarnation each partition was last committed
+    to and rewinds the partition when the group is assigned it on another."""
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    broker = start_broker(port, tmp_path / "broker-1.log")
+    await create_topics(bootstrap)
+    partition = TopicPartition(CASES.name, 0)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
+    identity = BrokerIdentity(bootstrap)
+    guard = IncarnationGuard(identity, consumer=lambda: consumer)
+    await producer.start()
+    await consumer.start()
+    try:
+        for n in range(3):
+            await producer.send_and_wait(CASES.name, f"old-{n}".encode(), partition=0)
+        consumer.assign([partition])
+        await guard.on_partitions_assigned({partition})
+        await consumer.seek_to_beginning(partition)
+        assert await values(consumer, 3) == ["old-0", "old-1", "old-2"]
+        assert not await guard.rewound(consumer)
+        guard.committing(consumer)  # offset 3, in the old broker's log
+
+        consumer.pause(partition)
+        kill(broker)
+        broker = start_broker(port, tmp_path / "broker-2.log")
+        await create_topics(bootstrap)
+        for n in range(4):
+            await producer.send_and_wait(CASES.name, f"new-{n}".encode(), partition=0)
+        other = TopicPartition(CASES.name, 1)  # never committed by this consumer: read on from where it is
+        for n in range(2):
+            await producer.send_and_wait(CASES.name, f"other-{n}".encode(), partition=1)
+        consumer.assign([partition, other])  # the rejoined group's assignment, its positions from the commits on
+        consumer.seek(partition, 3)  # the new broker: the one of the old positions that reached it,
+        consumer.seek(other, 0)  # and the other partition's own
+        await guard.on_partitions_assigned({partition, other})
+
+        batch = await records(consumer, 3)
+        assert sorted(record.value.decode() for record in batch) == ["new-3", "other-0", "other-1"]
+        assert await guard.rewound(consumer, batch), "the partition's last commit went to another incarnation"
+        assert sorted(await values(consumer, 6)) == ["new-0", "new-1", "new-2", "new-3", "other-0", "other-1"], \
+            "the dropped batch's records of the other partition come again"
+        assert not await guard.rewound(consumer)
+        guard.committing(consumer)
+        await guard.on_partitions_assigned({partition, other})  # a rebalance on the same broker rewinds nothing
+        assert not await guard.rewound(consumer)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await identity.close()
+        kill(broker)
+
+
+async def records(consumer: AIOKafkaConsumer, expected: int) -> list:
+    found: list = []
     while len(found) < expected:
         batches = await asyncio.wait_for(consumer.getmany(timeout_ms=1000), 30)
-        found += [record.value.decode() for records in batches.values() for record in records]
+        found += [record for batch in batches.values() for record in batch]
     return found
+
+
+async def values(consumer: AIOKafkaConsumer, expected: int) -> list[str]:
+    return [record.value.decode() for record in await records(consumer, expected)]
