@@ -36,14 +36,18 @@ class BrokerIdentity:
         self._timeout = timeout_seconds
         self._client: AIOKafkaClient | None = None
         self._connecting = asyncio.Lock()  # one client, however many of a process's consumers ask at once
+        self.first_answer: str | None = None  # the incarnation this process first found
 
     async def cluster_id(self) -> str:
         """The id of the broker answering now ('' from a broker too old to say)."""
         try:
-            return await asyncio.wait_for(self._ask(), self._timeout)
+            answer = await asyncio.wait_for(self._ask(), self._timeout)
         except (KafkaError, OSError, TimeoutError) as error:
             await self.close()
             raise BrokerUnavailable(f"the broker at {self._bootstrap} did not answer: {type(error).__name__}") from error
+        if self.first_answer is None:
+            self.first_answer = answer
+        return answer
 
     async def _ask(self) -> str:
         async with self._connecting:
@@ -80,37 +84,30 @@ class IncarnationGuard(ConsumerRebalanceListener):
 
     So before a batch is applied, and again before its offsets are committed, the guard asks whether the broker
     is still the incarnation the positions came from. Asking costs a metadata request, so it asks only when the
-    consumer has opened a connection since it last asked: a new incarnation can only be reached over a new
-    connection, and a steady consumer opens none. When the incarnation changed, the consumer is rewound to the
-    beginning of every partition it holds (everything in a new incarnation's log is new to it; what it had
-    applied already is dropped by its inbox) and the batch in hand is neither applied nor committed.
+    consumer has opened a connection since it last asked (a new incarnation can only be reached over a new
+    connection, and a steady consumer opens none) or has been given partitions since. When the incarnation
+    changed, the consumer is rewound to the beginning of every partition it holds (everything in a new
+    incarnation's log is new to it; what it had applied already is dropped by its inbox) and the batch in hand
+    is dropped. It is the group's rebalance listener, and remembers which incarnation each partition was last
+    committed to: a partition the group is given on another incarnation is rewound too, since its committed
+    offset there may be the old positions' retried commit (tansu keeps no commit metadata to mark it).
+    Before a consumer's first batch, the positions' incarnation is the one the service found when it joined the
+    bus (`BusConnection`). Left open: an old-positions commit retried by a process that is then killed before its
+    next batch, or by another replica of the group; the relay's own window (`hub_shared.outbox`) is of that kind."""
 
-    It is also the group's rebalance listener: a new assignment's positions come from the offsets committed on the
-    broker answering then, which is noted as their incarnation, and a partition whose last commit from this
-    process went to another incarnation is rewound too (that commit may be the one retried across the death).
-    Left open: such a commit retried by a process that is then killed before its next batch, or by another replica
-    of the group; the relay's own window (`hub_shared.outbox`) is of the same kind."""
-
-    def __init__(self, identity: BrokerIdentity, consumer: Callable[[], Any]) -> None:
+    def __init__(self, identity: BrokerIdentity) -> None:
         self._identity = identity
-        self._consumer = consumer  # the subscriber's aiokafka consumer, once it has started
         self._epoch: str | None = None  # the incarnation this consumer's positions are offsets in
         self._known: frozenset[Any] = frozenset()  # the consumer's connections open when the broker was last asked
         self._committed_under: dict[TopicPartition, str] = {}  # the incarnation of each partition's last commit
-        self._stale: set[TopicPartition] = set()  # partitions to rewind before the next batch
+        self._assigned: set[TopicPartition] = set()  # given since the broker was last asked
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        try:
-            epoch = await self._identity.cluster_id()
-        except BrokerUnavailable:
-            self._known = frozenset()  # the next batch asks
-            return
-        self._note(epoch)
-        self._stale |= {partition for partition in assigned if self._committed_under.get(partition, epoch) != epoch}
-        self._known = _open_connections(self._consumer())
+        # no await: aiokafka calls this before any position of the new assignment is known, and the group waits
+        self._assigned |= assigned
 
     async def rewound(self, consumer: Any, batch: Sequence[Any] = ()) -> bool:
         """True when `consumer` was rewound and `batch` (the records in hand) must be dropped: the partitions read
@@ -118,18 +115,17 @@ class IncarnationGuard(ConsumerRebalanceListener):
         first record of each, so dropping it skips nothing. Raises `BrokerUnavailable` when the broker cannot
         say who it is: the batch is then not applied, or not committed, and its records come again."""
         connections = _open_connections(consumer)
-        if connections <= self._known and not self._stale:
+        if connections <= self._known and not self._assigned:
             return False
-        replaced = False
-        if not connections <= self._known:
-            epoch = await self._identity.cluster_id()
-            self._known = connections
-            if replaced := self._note(epoch):
-                self._stale |= consumer.assignment()
+        epoch = await self._identity.cluster_id()
+        self._known = connections
         assigned = consumer.assignment()
-        stale, self._stale = self._stale & assigned, set()
-        if not (replaced or stale):
-            return False
+        replaced = self._note(epoch)
+        stale = set(assigned) if replaced else {
+            partition for partition in self._assigned & assigned if self._committed_under.get(partition, epoch) != epoch}
+        self._assigned.clear()
+        if not stale:
+            return replaced
         firsts: dict[TopicPartition, int] = {}
         for record in batch:
             partition = TopicPartition(record.topic, record.partition)
@@ -137,27 +133,41 @@ class IncarnationGuard(ConsumerRebalanceListener):
         for partition, offset in firsts.items():
             if partition in assigned and partition not in stale:
                 consumer.seek(partition, offset)
-        if stale:
-            try:
-                await consumer.seek_to_beginning(*stale)
-            except Exception as error:  # requested before the wait; a rebalance or a pending group error cut it short
-                log.warning("rewinding %d partitions to the broker's beginning was cut short: %s", len(stale), error)
+        log.warning("%d partitions start over from the beginning of broker incarnation %s", len(stale), epoch)
+        try:
+            await consumer.seek_to_beginning(*stale)
+        except Exception as error:  # requested before the wait; a rebalance or a pending group error cut it short
+            log.warning("rewinding %d partitions to the broker's beginning was cut short: %s", len(stale), error)
         return True
 
-    def committing(self, consumer: Any) -> None:
-        """The consumer's positions, checked by `rewound`, are about to be committed: note their incarnation."""
-        if self._epoch is not None and hasattr(consumer, "assignment"):
-            for partition in consumer.assignment():
+    async def commit(self, message: Any) -> None:
+        """Commit the positions `rewound` just vouched for, now (FastStream's ack then has nothing left to do), and
+        note the incarnation of each partition committed."""
+        consumer = message.consumer
+        committed = _consumed_partitions(consumer)
+        await message.ack()
+        if self._epoch is not None:
+            for partition in committed:
                 self._committed_under[partition] = self._epoch
 
     def _note(self, epoch: str) -> bool:
-        """Take `epoch` as the positions' incarnation; True when it replaces another."""
-        replaced = self._epoch is not None and epoch != self._epoch
+        """Take `epoch` as the positions' incarnation; True when it replaces another (before the first batch: the one
+        the service joined the bus on)."""
+        before = self._epoch or self._identity.first_answer
+        replaced = before is not None and epoch != before
         if replaced:
-            log.warning("broker incarnation %s replaces %s: the consumer starts over from the beginning of its partitions",
-                        epoch, self._epoch)
+            log.warning("broker incarnation %s replaces %s", epoch, before)
         self._epoch = epoch
         return replaced
+
+
+def _consumed_partitions(consumer: Any) -> list[TopicPartition]:
+    """The partitions whose positions `consumer.commit()` commits: those with a valid position (aiokafka's own rule;
+    no public view of it). None for the in-memory test broker's consumer."""
+    subscription = getattr(getattr(consumer, "_subscription", None), "subscription", None)
+    if subscription is None or subscription.assignment is None:
+        return []
+    return list(subscription.assignment.all_consumed_offsets())
 
 
 def _open_connections(consumer: Any) -> frozenset[Any]:
@@ -193,8 +203,10 @@ class BusConnection:
     should not wait for another's.
     """
 
-    def __init__(self, broker: Any, first_retry_seconds: float = 0.5, max_retry_seconds: float = 10) -> None:
+    def __init__(self, broker: Any, first_retry_seconds: float = 0.5, max_retry_seconds: float = 10,
+                 identity: BrokerIdentity | None = None) -> None:
         self._broker = broker
+        self._identity = identity  # asked before the consumers join: the incarnation their first positions are in
         self._first_retry = first_retry_seconds
         self._max_retry = max_retry_seconds
         self._task: asyncio.Task | None = None
@@ -215,6 +227,8 @@ class BusConnection:
         while True:
             try:
                 await self._broker.connect()
+                if self._identity is not None:
+                    await self._identity.cluster_id()
                 results = await asyncio.gather(*(sub.start() for sub in self._broker.subscribers), return_exceptions=True)
                 failed = next((result for result in results if isinstance(result, BaseException)), None)
                 if failed is not None:

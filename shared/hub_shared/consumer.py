@@ -100,8 +100,7 @@ class Subscription:
 def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFactory, sub: Subscription,
               identity: BrokerIdentity | None = None) -> None:
     timeouts = settings.consumer_timeouts()
-    guard = IncarnationGuard(identity or BrokerIdentity(settings.kafka_bootstrap_servers),
-                             consumer=lambda: getattr(subscriber, "consumer", None))
+    guard = IncarnationGuard(identity or BrokerIdentity(settings.kafka_bootstrap_servers))
     subscriber = broker.subscriber(
         sub.topic,
         group_id=sub.group,
@@ -127,7 +126,7 @@ def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFacto
             return  # read at another broker incarnation's offsets: it comes again from the beginning
         await consumer.process(records)
         if not await guard.rewound(message.consumer, records):  # a broker that changed meanwhile gets no old offsets
-            guard.committing(message.consumer)  # FastStream's ack commits them next
+            await guard.commit(message)
 
 
 RECORDS_WAIT_MS = 60_000

@@ -90,8 +90,8 @@ class Runtime:
             bootstrap=settings.kafka_bootstrap_servers,
         )
         self.commits.on_commit(OutboxMessage.__tablename__, self.relay.notify, writes={"insert"})
-        self.bus = BusConnection(self.broker)
         self.consumer_identity = BrokerIdentity(settings.kafka_bootstrap_servers)  # which broker the consumers read
+        self.bus = BusConnection(self.broker, identity=self.consumer_identity)
         self.metrics = ServiceMetrics(settings.service_name)
         self.subscriptions: list[Subscription] = []
         self.routers: list[APIRouter] = []

@@ -148,7 +148,7 @@ async def test_a_consumer_that_reads_a_new_broker_at_the_old_ones_offsets_starts
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
     identity = CountingIdentity(bootstrap)
-    guard = IncarnationGuard(identity, consumer=lambda: consumer)
+    guard = IncarnationGuard(identity)
     await producer.start()
     await consumer.start()
     try:
@@ -181,17 +181,18 @@ async def test_a_consumer_that_reads_a_new_broker_at_the_old_ones_offsets_starts
 
 async def test_a_partition_last_committed_to_the_old_broker_is_rewound_when_the_group_gets_it_on_the_new_one(tmp_path) -> None:
     """A commit in flight when the broker died is retried until the new broker takes it: the old positions, which
-    the rejoined group would start from. The guard remembers which incarnation each partition was last committed
-    to and rewinds the partition when the group is assigned it on another."""
+    a group that rejoins after the guard saw the new incarnation would start from. The guard remembers which
+    incarnation each partition was last committed to and rewinds the partition when the group is given it."""
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
     broker = start_broker(port, tmp_path / "broker-1.log")
     await create_topics(bootstrap)
-    partition = TopicPartition(CASES.name, 0)
+    partition, other = TopicPartition(CASES.name, 0), TopicPartition(CASES.name, 1)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"guard-{uuid.uuid4().hex[:8]}", enable_auto_commit=False,
+                                fetch_max_wait_ms=20)
     identity = BrokerIdentity(bootstrap)
-    guard = IncarnationGuard(identity, consumer=lambda: consumer)
+    guard = IncarnationGuard(identity)
     await producer.start()
     await consumer.start()
     try:
@@ -202,7 +203,7 @@ async def test_a_partition_last_committed_to_the_old_broker_is_rewound_when_the_
         await consumer.seek_to_beginning(partition)
         assert await values(consumer, 3) == ["old-0", "old-1", "old-2"]
         assert not await guard.rewound(consumer)
-        guard.committing(consumer)  # offset 3, in the old broker's log
+        await guard.commit(Delivered(consumer))  # offset 3, in the old broker's log
 
         consumer.pause(partition)
         kill(broker)
@@ -210,21 +211,25 @@ async def test_a_partition_last_committed_to_the_old_broker_is_rewound_when_the_
         await create_topics(bootstrap)
         for n in range(4):
             await producer.send_and_wait(CASES.name, f"new-{n}".encode(), partition=0)
-        other = TopicPartition(CASES.name, 1)  # never committed by this consumer: read on from where it is
         for n in range(2):
             await producer.send_and_wait(CASES.name, f"other-{n}".encode(), partition=1)
-        consumer.assign([partition, other])  # the rejoined group's assignment, its positions from the commits on
-        consumer.seek(partition, 3)  # the new broker: the one of the old positions that reached it,
+        consumer.resume(partition)
+        first = await records(consumer, 1)
+        assert await guard.rewound(consumer, first), "read at the old offset: the new incarnation is seen"
+        assert await values(consumer, 4) == ["new-0", "new-1", "new-2", "new-3"]
+
+        consumer.assign([partition, other])  # the group rejoins, its positions from the commits on the new broker:
+        consumer.seek(partition, 3)  # the old positions' retried commit,
         consumer.seek(other, 0)  # and the other partition's own
         await guard.on_partitions_assigned({partition, other})
-
         batch = await records(consumer, 3)
         assert sorted(record.value.decode() for record in batch) == ["new-3", "other-0", "other-1"]
         assert await guard.rewound(consumer, batch), "the partition's last commit went to another incarnation"
         assert sorted(await values(consumer, 6)) == ["new-0", "new-1", "new-2", "new-3", "other-0", "other-1"], \
             "the dropped batch's records of the other partition come again"
+
         assert not await guard.rewound(consumer)
-        guard.committing(consumer)
+        await guard.commit(Delivered(consumer))
         await guard.on_partitions_assigned({partition, other})  # a rebalance on the same broker rewinds nothing
         assert not await guard.rewound(consumer)
     finally:
@@ -234,10 +239,22 @@ async def test_a_partition_last_committed_to_the_old_broker_is_rewound_when_the_
         kill(broker)
 
 
-async def records(consumer: AIOKafkaConsumer, expected: int) -> list:
+class Delivered:
+    """What FastStream hands the subscriber for a batch, as far as committing it goes."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+
+    async def ack(self) -> None:
+        await self.consumer.commit()
+
+
+async def records(consumer: AIOKafkaConsumer, expected: int, seconds: float = 20) -> list:
     found: list = []
+    deadline = asyncio.get_running_loop().time() + seconds
     while len(found) < expected:
-        batches = await asyncio.wait_for(consumer.getmany(timeout_ms=1000), 30)
+        assert asyncio.get_running_loop().time() < deadline, f"{len(found)} of {expected} records in {seconds:.0f} s: {found}"
+        batches = await consumer.getmany(timeout_ms=500)
         found += [record for batch in batches.values() for record in batch]
     return found
 
