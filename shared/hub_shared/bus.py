@@ -40,23 +40,30 @@ class BrokerIdentity:
 
     async def cluster_id(self) -> str:
         """The id of the broker answering now ('' from a broker too old to say)."""
+        used: list[AIOKafkaClient] = []
         try:
-            answer = await asyncio.wait_for(self._ask(), self._timeout)
+            answer = await asyncio.wait_for(self._ask(used), self._timeout)
         except (KafkaError, OSError, TimeoutError) as error:
-            await self.close()
+            if used and used[0] is self._client:  # not one another caller has set up since
+                await self.close()
             raise BrokerUnavailable(f"the broker at {self._bootstrap} did not answer: {type(error).__name__}") from error
         if self.first_answer is None:
             self.first_answer = answer
         return answer
 
-    async def _ask(self) -> str:
+    async def _ask(self, used: list[AIOKafkaClient]) -> str:
         async with self._connecting:
             if self._client is None:
                 client = AIOKafkaClient(bootstrap_servers=self._bootstrap, request_timeout_ms=int(self._timeout * 1000),
                                         metadata_max_age_ms=3_600_000, client_id="hub-broker-identity")
-                await client.bootstrap()
+                try:
+                    await client.bootstrap()
+                except BaseException:
+                    await _close_quietly(client)
+                    raise
                 self._client = client
             client = self._client
+        used.append(client)
         node = client.get_random_node()
         if node is None:
             raise KafkaError("no broker in the cluster metadata")
@@ -66,10 +73,14 @@ class BrokerIdentity:
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            try:
-                await client.close()
-            except Exception:  # a client whose broker died may fail to close cleanly; it is dropped either way
-                log.debug("closing the broker-identity client failed", exc_info=True)
+            await _close_quietly(client)
+
+
+async def _close_quietly(client: AIOKafkaClient) -> None:
+    try:
+        await client.close()
+    except Exception:  # a client whose broker died may fail to close cleanly; it is dropped either way
+        log.debug("closing the broker-identity client failed", exc_info=True)
 
 
 class IncarnationGuard(ConsumerRebalanceListener):
@@ -137,15 +148,23 @@ class IncarnationGuard(ConsumerRebalanceListener):
         try:
             await consumer.seek_to_beginning(*stale)
         except Exception as error:  # requested before the wait; a rebalance or a pending group error cut it short
-            log.warning("rewinding %d partitions to the broker's beginning was cut short: %s", len(stale), error)
+            log.error("rewinding %d partitions to the broker's beginning was cut short: %s", len(stale), error)
         return True
 
-    async def commit(self, message: Any) -> None:
-        """Commit the positions `rewound` just vouched for, now (FastStream's ack then has nothing left to do), and
-        note the incarnation of each partition committed."""
+    async def commit(self, message: Any, rewound: bool = False) -> None:
+        """Commit the consumer's positions now, through FastStream's ack (which then has nothing left to do), and
+        note the incarnation of each partition committed. After `rewound` returned True the positions are the
+        rewound ones: a failed commit is then left to FastStream's own ack, since the nack that follows a raise
+        would seek the rewound partitions forward again."""
         consumer = message.consumer
         committed = _consumed_partitions(consumer)
-        await message.ack()
+        try:
+            await message.ack()
+        except Exception as error:
+            if not rewound:
+                raise  # the batch is nacked: it comes again, and its inbox drops what was applied
+            log.warning("committing the rewound positions failed (%s); the next batch commits them", error)
+            return
         if self._epoch is not None:
             for partition in committed:
                 self._committed_under[partition] = self._epoch

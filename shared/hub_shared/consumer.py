@@ -98,9 +98,11 @@ class Subscription:
 
 
 def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFactory, sub: Subscription,
-              identity: BrokerIdentity | None = None) -> None:
+              identity: BrokerIdentity) -> None:
+    """`sub` as a batch subscriber of `broker`, guarded against broker incarnations (`IncarnationGuard`) by the
+    process's shared `identity`, which `BusConnection` asks before the consumers join."""
     timeouts = settings.consumer_timeouts()
-    guard = IncarnationGuard(identity or BrokerIdentity(settings.kafka_bootstrap_servers))
+    guard = IncarnationGuard(identity)
     subscriber = broker.subscriber(
         sub.topic,
         group_id=sub.group,
@@ -122,11 +124,12 @@ def subscribe(broker: KafkaBroker, settings: HubSettings, sessions: SessionFacto
     async def on_batch(body: Any, message: KafkaMessage) -> None:
         pace.records_arrived()
         records = list(message.raw_message)
-        if await guard.rewound(message.consumer, records):
-            return  # read at another broker incarnation's offsets: it comes again from the beginning
+        if await guard.rewound(message.consumer, records):  # read at another broker incarnation's offsets:
+            await guard.commit(message, rewound=True)  # it comes again from the beginning
+            return
         await consumer.process(records)
-        if not await guard.rewound(message.consumer, records):  # a broker that changed meanwhile gets no old offsets
-            await guard.commit(message)
+        rewound = await guard.rewound(message.consumer, records)  # a broker that changed meanwhile gets no old offsets
+        await guard.commit(message, rewound)
 
 
 RECORDS_WAIT_MS = 60_000

@@ -8,9 +8,11 @@ that had them drops the copies by event id, the other applies each once. Run on 
 """
 
 import asyncio
-from collections import Counter
 import signal
 import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -137,67 +139,83 @@ class CountingIdentity(BrokerIdentity):
         return await super().cluster_id()
 
 
+class Scene:
+    """An embedded broker with the catalog's topics, a producer, and a consumer with its guard (not in a group
+    unless `group_id` is given: the test assigns partitions and calls the listener itself)."""
+
+    def __init__(self, tmp_path: Path, **consumer_options) -> None:
+        self.tmp_path = tmp_path
+        self.port = free_port()
+        bootstrap = f"127.0.0.1:{self.port}"
+        self.bootstrap = bootstrap
+        self.starts = 0
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20, **consumer_options)
+        self.identity = CountingIdentity(bootstrap)
+        self.guard = IncarnationGuard(self.identity)
+
+    async def start_broker(self) -> None:
+        self.starts += 1
+        self.broker = start_broker(self.port, self.tmp_path / f"broker-{self.starts}.log")
+        await create_topics(self.bootstrap)
+
+    async def restart_broker(self) -> None:
+        """`kill -9`, and a new incarnation on the same address: empty, with a cluster id of its own."""
+        kill(self.broker)
+        await self.start_broker()
+
+    async def send(self, partition: int, *values: str) -> None:
+        for value in values:
+            await self.producer.send_and_wait(CASES.name, value.encode(), partition=partition)
+
+
+@asynccontextmanager
+async def scene(tmp_path: Path, **consumer_options) -> AsyncIterator[Scene]:
+    it = Scene(tmp_path, **consumer_options)
+    await it.start_broker()
+    await it.producer.start()
+    await it.consumer.start()
+    try:
+        yield it
+    finally:
+        await it.consumer.stop()
+        await it.producer.stop()
+        await it.identity.close()
+        kill(it.broker)
+
+
 async def test_a_consumer_that_reads_a_new_broker_at_the_old_ones_offsets_starts_over_from_its_beginning(tmp_path) -> None:
     """What made a case filed during an outage go unrouted: the fetcher went on at the old broker's offsets in the
     new broker's log and skipped its first records. The guard sees the new incarnation and rewinds."""
-    port = free_port()
-    bootstrap = f"127.0.0.1:{port}"
-    broker = start_broker(port, tmp_path / "broker-1.log")
-    await create_topics(bootstrap)
     partition = TopicPartition(CASES.name, 0)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
-    identity = CountingIdentity(bootstrap)
-    guard = IncarnationGuard(identity)
-    await producer.start()
-    await consumer.start()
-    try:
-        for n in range(3):
-            await producer.send_and_wait(CASES.name, f"old-{n}".encode(), partition=0)
+    async with scene(tmp_path) as it:
+        consumer, guard = it.consumer, it.guard
+        await it.send(0, "old-0", "old-1", "old-2")
         consumer.assign([partition])
         await consumer.seek_to_beginning(partition)
         assert await values(consumer, 3) == ["old-0", "old-1", "old-2"]
         assert not await guard.rewound(consumer), "the broker the positions came from"
-        assert not await guard.rewound(consumer) and identity.asked == 1, "no new connection, nothing to ask"
+        assert not await guard.rewound(consumer) and it.identity.asked == 1, "no new connection, nothing to ask"
 
         consumer.pause(partition)  # no fetch until the new broker holds more than the old position
-        kill(broker)
-        broker = start_broker(port, tmp_path / "broker-2.log")
-        await create_topics(bootstrap)
-        for n in range(4):
-            await producer.send_and_wait(CASES.name, f"new-{n}".encode(), partition=0)
+        await it.restart_broker()
+        await it.send(0, "new-0", "new-1", "new-2", "new-3")
         consumer.resume(partition)
         assert await values(consumer, 1) == ["new-3"], "aiokafka alone reads on at the old offset"
 
         assert await guard.rewound(consumer), "the new incarnation is seen"
         assert await values(consumer, 4) == ["new-0", "new-1", "new-2", "new-3"]
-        assert not await guard.rewound(consumer) and identity.asked == 2
-    finally:
-        await consumer.stop()
-        await producer.stop()
-        await identity.close()
-        kill(broker)
+        assert not await guard.rewound(consumer) and it.identity.asked == 2
 
 
 async def test_a_partition_last_committed_to_the_old_broker_is_rewound_when_the_group_gets_it_on_the_new_one(tmp_path) -> None:
     """A commit in flight when the broker died is retried until the new broker takes it: the old positions, which
     a group that rejoins after the guard saw the new incarnation would start from. The guard remembers which
     incarnation each partition was last committed to and rewinds the partition when the group is given it."""
-    port = free_port()
-    bootstrap = f"127.0.0.1:{port}"
-    broker = start_broker(port, tmp_path / "broker-1.log")
-    await create_topics(bootstrap)
     partition, other = TopicPartition(CASES.name, 0), TopicPartition(CASES.name, 1)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"guard-{uuid.uuid4().hex[:8]}", enable_auto_commit=False,
-                                fetch_max_wait_ms=20)
-    identity = BrokerIdentity(bootstrap)
-    guard = IncarnationGuard(identity)
-    await producer.start()
-    await consumer.start()
-    try:
-        for n in range(3):
-            await producer.send_and_wait(CASES.name, f"old-{n}".encode(), partition=0)
+    async with scene(tmp_path, group_id=f"guard-{uuid.uuid4().hex[:8]}") as it:
+        consumer, guard = it.consumer, it.guard
+        await it.send(0, "old-0", "old-1", "old-2")
         consumer.assign([partition])
         await guard.on_partitions_assigned({partition})
         await consumer.seek_to_beginning(partition)
@@ -206,13 +224,9 @@ async def test_a_partition_last_committed_to_the_old_broker_is_rewound_when_the_
         await guard.commit(Delivered(consumer))  # offset 3, in the old broker's log
 
         consumer.pause(partition)
-        kill(broker)
-        broker = start_broker(port, tmp_path / "broker-2.log")
-        await create_topics(bootstrap)
-        for n in range(4):
-            await producer.send_and_wait(CASES.name, f"new-{n}".encode(), partition=0)
-        for n in range(2):
-            await producer.send_and_wait(CASES.name, f"other-{n}".encode(), partition=1)
+        await it.restart_broker()
+        await it.send(0, "new-0", "new-1", "new-2", "new-3")
+        await it.send(1, "other-0", "other-1")
         consumer.resume(partition)
         first = await records(consumer, 1)
         assert await guard.rewound(consumer, first), "read at the old offset: the new incarnation is seen"
@@ -232,11 +246,6 @@ async def test_a_partition_last_committed_to_the_old_broker_is_rewound_when_the_
         await guard.commit(Delivered(consumer))
         await guard.on_partitions_assigned({partition, other})  # a rebalance on the same broker rewinds nothing
         assert not await guard.rewound(consumer)
-    finally:
-        await consumer.stop()
-        await producer.stop()
-        await identity.close()
-        kill(broker)
 
 
 class Delivered:
