@@ -182,7 +182,7 @@ class IncarnationGuard(ConsumerRebalanceListener):
 
 def _consumed_partitions(consumer: Any) -> list[TopicPartition]:
     """The partitions whose positions `consumer.commit()` commits: those with a valid position (aiokafka's own rule;
-    no public view of it). None for the in-memory test broker's consumer."""
+    no public view of it); none for the in-memory test broker's consumer."""
     subscription = getattr(getattr(consumer, "_subscription", None), "subscription", None)
     if subscription is None or subscription.assignment is None:
         return []
