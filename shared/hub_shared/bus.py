@@ -131,7 +131,8 @@ class IncarnationGuard(ConsumerRebalanceListener):
         epoch = await self._identity.cluster_id()
         self._known = connections
         assigned = consumer.assignment()
-        replaced = self._note(epoch)
+        if replaced := self._note(epoch):
+            _refresh_metadata(consumer)
         stale = set(assigned) if replaced else {
             partition for partition in self._assigned & assigned if self._committed_under.get(partition, epoch) != epoch}
         self._assigned.clear()
@@ -178,6 +179,21 @@ class IncarnationGuard(ConsumerRebalanceListener):
             log.warning("broker incarnation %s replaces %s", epoch, before)
         self._epoch = epoch
         return replaced
+
+
+METADATA_REFRESH_SECONDS = (0.0, 2.0, 10.0)
+
+
+def _refresh_metadata(consumer: Any) -> None:
+    """Ask for the new broker's topics now and twice more. A client that asked for a topic's metadata before the
+    catalog's topics were created on the new broker made tansu create it with 4 partitions, and aiokafka keeps
+    that for 5 minutes: its group would be assigned 4 partitions of 12 and never read the others. Once a refresh
+    shows the catalog's count, aiokafka rebalances the group."""
+    client = getattr(consumer, "_client", None)
+    if client is not None:
+        loop = asyncio.get_running_loop()
+        for delay in METADATA_REFRESH_SECONDS:
+            loop.call_later(delay, client.force_metadata_update)
 
 
 def _consumed_partitions(consumer: Any) -> list[TopicPartition]:
