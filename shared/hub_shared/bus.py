@@ -10,7 +10,7 @@ event id). A durable cluster (Apache Kafka) keeps its id for life, so nothing is
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
