@@ -10,9 +10,10 @@ event id). A durable cluster (Apache Kafka) keeps its id for life, so nothing is
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import aiokafka.client
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
@@ -24,8 +25,26 @@ from hub_shared.topics import ALL_TOPICS
 log = logging.getLogger(__name__)
 
 
+class _CatalogTopicsOnly(MetadataRequest):
+    """A metadata request that never makes the broker create the topics it names (Kafka's consumer setting
+    `allow.auto.create.topics=false`, KIP-361, which aiokafka lacks: it always asks for creation). A topic a
+    client asks about before the catalog's topics exist would otherwise be created with the broker's default
+    partition count (4 on the embedded broker): a group would then share 4 partitions of a topic the catalog
+    creates with 12, and never read the rest. Topics come from `create_topics` alone."""
+
+    def __init__(self, topics: list[str] | None = None, allow_auto_topic_creation: bool | None = False) -> None:
+        super().__init__(topics, allow_auto_topic_creation)
+
+
+aiokafka.client.MetadataRequest = _CatalogTopicsOnly  # every client of this process: producers, consumers, the identity's
+
+
 class BrokerUnavailable(ConnectionError):
     """The broker did not say who it is: it is down, or not reachable from here."""
+
+
+class TopicsMissing(LookupError):
+    """The broker has not got the topics a service's consumers read (yet)."""
 
 
 class BrokerIdentity:
@@ -40,18 +59,30 @@ class BrokerIdentity:
 
     async def cluster_id(self) -> str:
         """The id of the broker answering now ('' from a broker too old to say)."""
+        answer = await self._metadata([])
+        cluster_id = getattr(answer, "cluster_id", None) or ""
+        if self.first_answer is None:
+            self.first_answer = cluster_id
+        return cluster_id
+
+    async def missing_topics(self, names: Iterable[str]) -> list[str]:
+        """Which of `names` the broker does not have (asking creates none)."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return []
+        present = {topic[1] for topic in (await self._metadata(wanted)).topics if topic[0] == 0}  # (error, name, ...)
+        return [name for name in wanted if name not in present]
+
+    async def _metadata(self, topics: list[str]) -> Any:
         used: list[AIOKafkaClient] = []
         try:
-            answer = await asyncio.wait_for(self._ask(used), self._timeout)
+            return await asyncio.wait_for(self._ask(used, topics), self._timeout)
         except (KafkaError, OSError, TimeoutError) as error:
             if used and used[0] is self._client:  # not one another caller has set up since
                 await self.close()
             raise BrokerUnavailable(f"the broker at {self._bootstrap} did not answer: {type(error).__name__}") from error
-        if self.first_answer is None:
-            self.first_answer = answer
-        return answer
 
-    async def _ask(self, used: list[AIOKafkaClient]) -> str:
+    async def _ask(self, used: list[AIOKafkaClient], topics: list[str]) -> Any:
         async with self._connecting:
             if self._client is None:
                 client = AIOKafkaClient(bootstrap_servers=self._bootstrap, request_timeout_ms=int(self._timeout * 1000),
@@ -67,8 +98,7 @@ class BrokerIdentity:
         node = client.get_random_node()
         if node is None:
             raise KafkaError("no broker in the cluster metadata")
-        answer = await client.send(node, MetadataRequest([]))
-        return getattr(answer, "cluster_id", None) or ""
+        return await client.send(node, _CatalogTopicsOnly(topics))
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -131,8 +161,7 @@ class IncarnationGuard(ConsumerRebalanceListener):
         epoch = await self._identity.cluster_id()
         self._known = connections
         assigned = consumer.assignment()
-        if replaced := self._note(epoch):
-            _refresh_metadata(consumer)
+        replaced = self._note(epoch)
         stale = set(assigned) if replaced else {
             partition for partition in self._assigned & assigned if self._committed_under.get(partition, epoch) != epoch}
         self._assigned.clear()
@@ -179,21 +208,6 @@ class IncarnationGuard(ConsumerRebalanceListener):
             log.warning("broker incarnation %s replaces %s", epoch, before)
         self._epoch = epoch
         return replaced
-
-
-METADATA_REFRESH_SECONDS = (0.0, 2.0, 10.0)
-
-
-def _refresh_metadata(consumer: Any) -> None:
-    """Ask for the new broker's topics now and twice more. A client that asked for a topic's metadata before the
-    catalog's topics were created on the new broker made tansu create it with 4 partitions, and aiokafka keeps
-    that for 5 minutes: its group would be assigned 4 partitions of 12 and never read the others. Once a refresh
-    shows the catalog's count, aiokafka rebalances the group."""
-    client = getattr(consumer, "_client", None)
-    if client is not None:
-        loop = asyncio.get_running_loop()
-        for delay in METADATA_REFRESH_SECONDS:
-            loop.call_later(delay, client.force_metadata_update)
 
 
 def _consumed_partitions(consumer: Any) -> list[TopicPartition]:
@@ -264,6 +278,7 @@ class BusConnection:
                 await self._broker.connect()
                 if self._identity is not None:
                     await self._identity.cluster_id()
+                    await self._topics_exist()
                 results = await asyncio.gather(*(sub.start() for sub in self._broker.subscribers), return_exceptions=True)
                 failed = next((result for result in results if isinstance(result, BaseException)), None)
                 if failed is not None:
@@ -282,6 +297,14 @@ class BusConnection:
                 await self._tear_down()
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self._max_retry)
+
+    async def _topics_exist(self) -> None:
+        """Join only once the broker has every topic the consumers read: asking creates none, and a group that
+        joined before its topic existed would wait for aiokafka's next metadata refresh (5 minutes). The relays and
+        `hub up` create the catalog's topics; until then this tries again with the usual back-off."""
+        wanted = [name for sub in self._broker.subscribers for name in getattr(sub, "topic_names_for_subscribe", [])]
+        if missing := await self._identity.missing_topics(wanted):
+            raise TopicsMissing(f"topics not on the broker yet: {', '.join(missing)}")
 
     async def _tear_down(self) -> None:
         try:

@@ -50,6 +50,21 @@ from hub_shared.wakeup import CommitWatch
 
 log = logging.getLogger(__name__)
 
+# How often each broker client asks for its topics' metadata unasked. A consumer group that lost its topics (the
+# embedded broker came back empty) sees the catalog's again within this once they are created, and rejoins.
+METADATA_MAX_AGE_MS = 10_000
+
+
+class _TopicsFromTheCatalog(logging.Filter):
+    """FastStream warns at every subscriber's start that it creates no topics: here that is the rule, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Auto create topics is disabled")
+
+
+BUS_LOG = logging.getLogger("hub.bus")
+BUS_LOG.addFilter(_TopicsFromTheCatalog())
+
 
 class Overloaded(Exception):
     """A request refused before it changed anything, to be answered 503 with Retry-After (`overloaded`)."""
@@ -77,8 +92,10 @@ class Runtime:
             linger_ms=5,
             enable_idempotence=settings.kafka_idempotent_producer,
             max_request_size=settings.max_message_bytes + 64_000,
-            logger=logging.getLogger("hub.bus"),  # propagates to the JSON handler, unlike FastStream's own
+            logger=BUS_LOG,  # propagates to the JSON handler, unlike FastStream's own
             log_level=logging.DEBUG,  # per-message "received/processed" lines only when debugging
+            allow_auto_create_topics=False,  # topics come from the catalog (`hub_shared.bus.create_topics`) alone:
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,  # FastStream would make a subscriber's with 1 partition
         )
         self.relay = OutboxRelay(
             broker=self.broker,
