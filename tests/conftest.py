@@ -72,11 +72,21 @@ def fresh_postgres_database(admin_url: str, prefix: str = "hub_test") -> Iterato
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = admin.url.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    admin.dispose()
     try:
         yield url
     finally:
+        drop_postgres_databases(admin_url, [name])
+
+
+def drop_postgres_databases(admin_url: str, names: list[str]) -> None:
+    """Drop the test's databases from the shared server, connections and all."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for name in names:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
         admin.dispose()
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from hub_cli.stack import SERVICES, Stack, ensure_topics, free_port, start_broker
 from hub_shared.db import ensure_database
+from tests.conftest import drop_postgres_databases
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -53,6 +54,8 @@ def running_hub(request, tmp_path_factory, backend: str) -> Iterator[Stack]:
         if broker is not None:
             broker.terminate()
             broker.wait(10)
+        if database_urls:
+            drop_postgres_databases(admin, [url.rsplit("/", 1)[1] for url in database_urls.values()])
 
 
 @pytest.fixture(scope="module")
