@@ -33,7 +33,8 @@ async def clear(runtime: Runtime) -> None:
 async def replay(runtime: Runtime, batch: int = 500) -> int:
     """Apply every event now on the topics, partition by partition, through the service's own handlers."""
     applied = 0
-    await runtime.broker.start()  # for the DLQ, as in the service
+    await runtime.broker.connect()  # its producer, for the DLQ as in the service; `start` would also run reporting's
+    # group subscribers in this process, applying the newest facts while the replay is at the oldest
     try:
         for sub in runtime.reporting_subscriptions:
             consumer = AIOKafkaConsumer(bootstrap_servers=runtime.settings.kafka_bootstrap_servers, enable_auto_commit=False,
