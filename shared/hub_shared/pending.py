@@ -10,10 +10,11 @@ A row written this way is not in the session's identity map: read it back with a
 
 from collections.abc import Callable
 from functools import cache
+from itertools import groupby
 from typing import Any
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import event, insert
+from sqlalchemy import MetaData, Table, event, insert
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,18 +67,28 @@ def _with_defaults(model: type[SQLModel], row: dict[str, Any]) -> dict[str, Any]
 
 
 def write(session: Session) -> None:
-    """Write the pending rows now: consecutive rows of a table with the same columns in one statement."""
+    """Write the pending rows now: each table's rows in the order added, in one statement per table (per set of
+    columns), tables in the order their foreign keys need (a referenced table before the tables referring to it).
+    A consumer's batch adds its events' rows case by case (a referral, then an outbox row, then the next case's
+    referral): written as added, that was one statement a row."""
     pending = session.info.pop(PENDING, None)
     if not pending:
         return
     connection = session.connection()
-    start = 0
-    for end in range(1, len(pending) + 1):
-        table, row = pending[start]
-        if end == len(pending) or pending[end][0] is not table or pending[end][1].keys() != row.keys():
-            connection.execute(insert(table), [values for _, values in pending[start:end]])
-            wakeup.note(session, table.name, "insert")  # commit watchers (the relay's alarm) see the write
-            start = end
+    ordered = sorted(pending, key=lambda item: _rank(item[0]))  # stable: a table's rows keep their order
+    for (table, _columns), rows in groupby(ordered, key=lambda item: (item[0], item[1].keys())):
+        connection.execute(insert(table), [values for _, values in rows])
+        wakeup.note(session, table.name, "insert")  # commit watchers (the relay's alarm) see the write
+
+
+def _rank(table: Table) -> int:
+    return _ranks(table.metadata, len(table.metadata.tables))[table]
+
+
+@cache
+def _ranks(metadata: MetaData, _tables: int) -> dict[Table, int]:
+    """Each table's place in `metadata`'s dependency order (referenced tables first), made again when tables are added."""
+    return {table: rank for rank, table in enumerate(metadata.sorted_tables)}
 
 
 def _before_statement(state: ORMExecuteState) -> None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, update
+from sqlalchemy import event, func, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -105,3 +105,35 @@ async def test_a_session_not_made_by_the_hub_gets_an_object_as_before(engine) ->
         assert [step.case for step in session.new] == ["a"]
     async with sessions() as session:
         assert (await session.exec(select(Step.case))).all() == ["a"]
+
+
+class Note(SQLModel, table=True):
+    """Refers to a step: its rows must be written after the step they name."""
+
+    __tablename__ = "test_pending_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    step_id: int = Field(foreign_key="test_pending_step.id")
+    text: str = Field(max_length=16)
+
+
+async def test_rows_added_case_by_case_are_written_one_statement_a_table_each_in_its_order(engine) -> None:
+    """A consumer's batch adds each case's rows in turn (a step, an outbox row, the next case's step, …): one INSERT per
+    table, each table's rows in the order added, and a table another refers to written first."""
+    async with engine.begin() as connection:
+        await connection.run_sync(Note.__table__.create)
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2].split("(")[0].strip()))
+    sessions = db.make_sessions(engine)
+    async with sessions() as session, session.begin():
+        for case, step_id in (("a", 1), ("b", 2), ("c", 3)):
+            add_row(session, Note, {"step_id": step_id, "text": f"on {case}"})  # before the step it names
+            add_row(session, Step, {"id": step_id, "case": case})
+            add_row(session, OutboxMessage, outbox_row(case))
+    inserts = [statement.removeprefix("INSERT INTO ") for statement in statements if statement.startswith("INSERT")]
+    assert len(inserts) == 3 and set(inserts[:2]) == {"test_pending_step", "outbox"} and inserts[2] == "test_pending_note"
+    async with sessions() as session:
+        assert (await session.exec(select(Step.case).order_by(col(Step.id)))).all() == ["a", "b", "c"]
+        assert (await session.exec(select(OutboxMessage.key).order_by(col(OutboxMessage.id)))).all() == ["a", "b", "c"]
+        assert (await session.exec(select(Note.step_id, Note.text).order_by(col(Note.id)))).all() == [
+            (1, "on a"), (2, "on b"), (3, "on c")]
