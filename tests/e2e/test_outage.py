@@ -70,8 +70,11 @@ def test_filings_are_accepted_while_the_broker_is_dead_and_every_case_flows_once
     hub.broker = start_broker(hub.broker_port, hub.data_dir / "logs" / "broker-2.log")
     ensure_topics(hub.bootstrap)
     after = file(hub)
-    for case in (*during, after):
-        wait_for_status(hub, case["tracking_code"], "referred", seconds=60)
+    try:
+        for case in (*during, after):
+            wait_for_status(hub, case["tracking_code"], "referred", seconds=60)
+    except NotYet as late:  # rare when it happens: the services' own account goes with the failure
+        raise AssertionError(f"{late}\n{_story(hub)}") from late
     for service in NEEDED:
         ready = health(hub, service, "ready", 200)
         assert ready["checks"]["bus"] == "ok", (service, ready)
@@ -86,6 +89,18 @@ def test_metrics_show_the_bus_and_the_outbox(outage_hub) -> None:
     text = httpx.get(f"{outage_hub.url('intake')}/metrics", timeout=5).text
     assert 'hub_bus_up{service="intake"} 1.0' in text
     assert 'hub_outbox_pending{service="intake"}' in text and "hub_reconcile_drifted_cases" in text
+
+
+def _story(hub: Stack, lines: int = 40) -> str:
+    """The last warnings and the group and bus lines of each service's log, after the broker's death."""
+    told = []
+    for service in NEEDED:
+        path = hub.data_dir / "logs" / f"{service}.log"
+        kept = [line for line in path.read_text(errors="replace").splitlines()
+                if any(mark in line for mark in ('"WARNING"', '"hub.bus"', '"hub_shared.', "group_coordinator"))
+                and "not ready" not in line and "Unable connect" not in line]
+        told.append(f"--- {service}\n" + "\n".join(line[:400] for line in kept[-lines:]))
+    return "\n".join(told)
 
 
 def _centre() -> dict[str, str]:
