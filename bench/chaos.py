@@ -191,6 +191,18 @@ class Databases:
         with psycopg.connect(url) as connection:
             return connection.execute(sql).fetchall()
 
+    def drop(self) -> None:
+        """Drop the run's PostgreSQL databases, one per service the template named (SQLite files go with the data folder)."""
+        if not self._template:
+            return
+        import psycopg
+
+        server, prefix = self._template.format(service="").replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+            names = [row[0] for row in connection.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,))]
+            for name in names:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def per_case(self, service: str, sql: str) -> Counter:
         return Counter({str(case).replace("-", ""): count for case, count in self.rows(service, sql)})
 
@@ -295,6 +307,7 @@ async def run(args: argparse.Namespace) -> bool:
             hub.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(hub.pid, signal.SIGKILL)
+        Databases(data_dir, template).drop()
     return report(load, kills, counts)
 
 

@@ -87,6 +87,7 @@ class Hub:
         self.stack.stop()
         self.broker.terminate()
         self.broker.wait(10)
+        self.db.drop()  # the phase's PostgreSQL databases, on the shared server
 
     def count(self, service: str, sql: str) -> int:
         return self.db.rows(service, sql)[0][0]
