@@ -15,7 +15,7 @@ from hub_shared.db import migrate
 from hub_shared.messaging import InboxEntry, OutboxMessage
 from hub_shared.reconcile import ReconcileReport
 from tests.cli.operator import hub
-from tests.conftest import fresh_postgres_database
+from tests.conftest import drop_postgres_databases, fresh_postgres_database
 
 PACKAGES = {"intake": "hub_intake", "routing": "hub_routing", "followup": "hub_followup", "reporting": "hub_reporting",
             "samad-gateway": "hub_gateway"}
@@ -44,11 +44,7 @@ def databases(request, tmp_path):
         migrate(urls[service], Path(importlib.import_module(package).__file__).parent / "migrations")
     yield template, tmp_path, urls
     if template:
-        admin_engine = create_engine(request.getfixturevalue("postgres_admin_url"), isolation_level="AUTOCOMMIT")
-        with admin_engine.connect() as connection:
-            for url in urls.values():
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-        admin_engine.dispose()
+        drop_postgres_databases(request.getfixturevalue("postgres_admin_url"), [url.rsplit("/", 1)[1] for url in urls.values()])
 
 
 def sync(url: str) -> str:
