@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_shared import pending
+from hub_shared import pending, sqlite_turns
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -24,10 +24,13 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, lock_wait_seconds: float = 30) -> AsyncEngine:
     """`hide_parameters`: SQL errors must not carry personal data into logs, traces or DLQ headers.
     `lock_wait_seconds`: on SQLite, how long a write waits for another connection's write to end before it
-    fails with "database is locked" (PostgreSQL writers wait only for the rows they share)."""
+    fails with "database is locked" (PostgreSQL writers wait only for the rows they share); within the process,
+    writes wait in arrival order (`hub_shared.sqlite_turns`)."""
     if is_sqlite(url):
-        Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": lock_wait_seconds}, hide_parameters=True)
+        path = Path(url.split("///", 1)[1])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, async_creator=partial(sqlite_turns.connect, str(path.resolve()), lock_wait_seconds),
+                                     hide_parameters=True)
         event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=int(lock_wait_seconds * 1000)))
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
