@@ -264,12 +264,15 @@ class BatchConsumer:
 
     def _batch_span(self, envelopes: list[Envelope]):
         """The batch's own database work (holds and inbox, the loads of `prepare`, the writes at commit) is done once
-        for all its events, so it is traced once: under the trace of its first event, linked to the others'. Events
+        for all its events, so it is traced once: under the trace of its first event whose trace is kept, linked to
+        the others'. Events
         that carry no trace (anonymous ratings) get no batch span either."""
         traced = [envelope.traceparent for envelope in envelopes if envelope.traceparent]
         if not traced:
             return nullcontext()
         contexts = [propagate.extract({"traceparent": traceparent}) for traceparent in traced]
+        # under a kept trace if the batch has one (`hub_shared.telemetry.TracesPerSecond`)
+        contexts.sort(key=lambda context: not trace.get_current_span(context).get_span_context().trace_flags.sampled)
         links = [trace.Link(trace.get_current_span(context).get_span_context()) for context in contexts[1:]]
         return tracer.start_as_current_span(f"{self._sub.topic} apply", context=contexts[0], links=links,
                                             attributes={"messaging.batch.message_count": len(envelopes),

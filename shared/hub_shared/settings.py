@@ -66,6 +66,10 @@ class HubSettings(BaseSettings):
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "HUB_OTLP_ENDPOINT"),
         description="OTLP/HTTP endpoint for traces; empty writes spans to a JSON-lines file",
     )
+    traces_per_second: float = Field(10.0, ge=0, description=(
+        "New traces this process starts a second, at most (`hub_shared.telemetry.TracesPerSecond`): a case whose "
+        "trace is kept is kept whole, in every service; the rest still carry their trace ids in events and logs. "
+        "0: none. OTEL_TRACES_SAMPLER, when set, decides instead"))
     log_level: str = "INFO"
     max_message_bytes: int = Field(1_000_000, gt=0, description="Largest event body accepted or published")
     max_request_bytes: int = Field(256_000, gt=0, description="Largest HTTP request body accepted")
