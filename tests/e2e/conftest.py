@@ -37,11 +37,13 @@ def running_hub(request, tmp_path_factory, backend: str) -> Iterator[Stack]:
         broker = start_broker(port, data_dir / "logs" / "broker.log")
         bootstrap = f"127.0.0.1:{port}"
     ensure_topics(bootstrap)
-    # the tests poll from one address far faster than a citizen would: lift the per-address limits
+    # the tests poll from one address far faster than a citizen would: lift the per-address limits; and they read
+    # the traces of cases filed among bursts of page loads and polls, so every trace is kept (the cap on new traces a
+    # second has tests of its own)
     stack = Stack(data_dir=data_dir, bootstrap=bootstrap, env={
         "HUB_KAFKA_PROFILE": "test", "HUB_PUBLIC_REQUESTS_PER_MINUTE": "1000000", "HUB_LOOKUP_MISSES_ALLOWED": "1000000",
         "HUB_INTAKE_SUBMISSIONS_PER_CITIZEN_PER_DAY": "1000000", "HUB_INTAKE_RATINGS_PER_ADDRESS_PER_HOUR": "1000000",
-        "HUB_INTAKE_RATING_RELEASE_SECONDS": "1"})
+        "HUB_INTAKE_RATING_RELEASE_SECONDS": "1", "HUB_TRACES_PER_SECOND": "1000000"})
     for spec in SERVICES:
         extra = {"DATABASE_URL": database_urls[spec.name]} if database_urls else {}
         stack.start_service(spec, port=free_port(), extra_env=extra)
