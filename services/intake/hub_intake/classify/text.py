@@ -7,6 +7,7 @@ becomes a space, so «شرکت‌های»، «شرکت های» and «شركت �
 """
 
 import re
+from functools import lru_cache
 
 from hub_shared.text import normalize_text
 
@@ -28,9 +29,11 @@ def words(text: str) -> list[str]:
 def features(text: str, sizes: range = range(2, 5)) -> set[str]:
     """The words of `text` and the character n-grams of each word padded with spaces (so a word's
     start and end count); n-grams carry Persian's attached suffixes and spelling variants."""
-    found: set[str] = set()
-    for word in words(text):
-        found.add(word)
-        padded = f" {word} "
-        found.update(padded[start:start + size] for size in sizes for start in range(len(padded) - size + 1))
-    return found
+    return set().union(*(_word_features(word, sizes) for word in words(text)))
+
+
+@lru_cache(maxsize=16_384)  # about 1.5 kB a word: at most some 25 MB
+def _word_features(word: str, sizes: range) -> frozenset[str]:
+    """One word's features: cases share most of their words, so each is cut into n-grams once per process."""
+    padded = f" {word} "
+    return frozenset((word, *(padded[start:start + size] for size in sizes for start in range(len(padded) - size + 1))))
