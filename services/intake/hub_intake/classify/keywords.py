@@ -19,13 +19,17 @@ _PLURALS = (" ?هایی", " ?های", " ?ها", "ان")
 
 class KeywordFinder:
     def __init__(self, vocabulary: Iterable[RoutingKeyword]) -> None:
-        self._patterns = [(keyword.id, re.compile("|".join(_pattern(term) for term in keyword.terms)))
+        # each keyword's pattern, and the first word of each of its terms: a term matches only where its first word
+        # is written out, so a keyword none of whose first words is in the text is passed over without its pattern
+        self._patterns = [(keyword.id, tuple({fold(term).split()[0] for term in keyword.terms}),
+                           re.compile("|".join(_pattern(term) for term in keyword.terms)))
                           for keyword in vocabulary]
 
     def find(self, text: str) -> list[str]:
         """The ids of the keywords in `text`, in vocabulary order, at most MAX_KEYWORDS."""
         folded = fold(text)
-        return [id_ for id_, pattern in self._patterns if pattern.search(folded)][:MAX_KEYWORDS]
+        return [id_ for id_, first_words, pattern in self._patterns
+                if any(word in folded for word in first_words) and pattern.search(folded)][:MAX_KEYWORDS]
 
 
 def _pattern(term: str) -> str:
