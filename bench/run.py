@@ -159,13 +159,19 @@ def settle(hub: Hub, timeout: float = 300) -> None:
     registered = "SELECT count(*) FROM intake_case WHERE status <> 'linked'"
     unsent = "SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL"
 
+    def left() -> dict[str, object]:
+        backlog = {"registered, arrived": (hub.count("intake", registered), arrived(hub)),
+                   "messages to citizens": hub.count("intake", "SELECT count(*) FROM intake_notification WHERE status = 'pending'"),
+                   "outboxes": {service: hub.count(service, unsent) for service in hub.stack.processes}}
+        return backlog
+
     def drained() -> bool:
-        return (min(arrived(hub)) >= hub.count("intake", registered)
-                and hub.count("intake", "SELECT count(*) FROM intake_notification WHERE status = 'pending'") == 0
-                and all(hub.count(service, unsent) == 0 for service in hub.stack.processes))
+        backlog = left()
+        return (min(backlog["registered, arrived"][1]) >= backlog["registered, arrived"][0]
+                and backlog["messages to citizens"] == 0 and not any(backlog["outboxes"].values()))
 
     if wait_until(drained, timeout) is None:
-        print(f"  warning: the backlog did not drain within {timeout:.0f} s", file=sys.stderr)
+        print(f"  warning: the backlog did not drain within {timeout:.0f} s: {left()}", file=sys.stderr)
 
 
 def arrived(hub: Hub) -> tuple[int, int, int]:
