@@ -18,6 +18,7 @@ having changed nothing, so callers keep their handling of a lock held too long (
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -108,17 +109,15 @@ class TurnTakingCursor(aiosqlite.Cursor):
     _conn: TurnTakingConnection
 
     async def execute(self, sql: str, parameters: Any = None) -> "TurnTakingCursor":
-        await self._conn._take_turn(sql)
-        try:
-            await super().execute(sql, parameters)
-        finally:
-            self._conn._after_statement()
-        return self
+        return await self._in_turn(sql, super().execute, parameters)
 
     async def executemany(self, sql: str, parameters: Any) -> "TurnTakingCursor":
+        return await self._in_turn(sql, super().executemany, parameters)
+
+    async def _in_turn(self, sql: str, run: Callable[[str, Any], Awaitable[Any]], parameters: Any) -> "TurnTakingCursor":
         await self._conn._take_turn(sql)
         try:
-            await super().executemany(sql, parameters)
+            await run(sql, parameters)
         finally:
             self._conn._after_statement()
         return self
