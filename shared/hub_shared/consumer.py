@@ -265,8 +265,7 @@ class BatchConsumer:
     def _batch_span(self, envelopes: list[Envelope]):
         """The batch's own database work (holds and inbox, the loads of `prepare`, the writes at commit) is done once
         for all its events, so it is traced once: under the trace of its first event whose trace is kept, linked to
-        the others'. Events
-        that carry no trace (anonymous ratings) get no batch span either."""
+        the others'. Events that carry no trace (anonymous ratings) get no batch span either."""
         traced = [envelope.traceparent for envelope in envelopes if envelope.traceparent]
         if not traced:
             return nullcontext()

@@ -45,8 +45,8 @@ def writes(sql: str) -> bool:
 class TurnTakingConnection(aiosqlite.Connection):
     """An aiosqlite connection whose writes wait for the file's turn (see the module's docstring)."""
 
-    def __init__(self, path: str, wait_seconds: float, **connect_kwargs: Any) -> None:
-        super().__init__(partial(sqlite3.connect, path, timeout=wait_seconds, **connect_kwargs), iter_chunk_size=64)
+    def __init__(self, path: str, wait_seconds: float) -> None:
+        super().__init__(partial(sqlite3.connect, path, timeout=wait_seconds), iter_chunk_size=64)
         self._thread.daemon = True  # as SQLAlchemy's own aiosqlite connections: a process may exit with one open
         self._path, self._wait_seconds = path, wait_seconds
         self._turn: asyncio.Lock | None = None  # the file's turn while this connection holds it
