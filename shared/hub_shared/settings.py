@@ -52,6 +52,10 @@ class HubSettings(BaseSettings):
     consumer_linger_ms: int | None = Field(None, ge=0, le=1000, description=(
         "How long a consumer that got a partial batch waits for more records before applying it: fewer, fuller "
         "transactions while records flow, at that much latency per hop; empty: the profile's (50, none in tests)"))
+    consumer_background_linger_ms: int | None = Field(None, ge=0, le=5000, description=(
+        "The same for groups nobody waits on within a second (read models, timers, mirrors to other systems; "
+        "`hub_shared.consumer.Subscription.prompt`), which also let their fetches wait as long at the broker while "
+        "records flow; empty: the profile's (250, none in tests)"))
     kafka_idempotent_producer: bool = Field(False, description="Turn on with Apache Kafka; the embedded broker lacks it")
     database_url: str = Field(
         "",
@@ -136,12 +140,20 @@ class HubSettings(BaseSettings):
             return {"session_timeout_ms": 3000, "heartbeat_interval_ms": 1000, "fetch_max_wait_ms": 50}
         return {"session_timeout_ms": 10000, "heartbeat_interval_ms": 2000, "fetch_max_wait_ms": 50}
 
-    def consumer_linger_seconds(self) -> float:
+    def consumer_linger_seconds(self, prompt: bool = True) -> float:
         """Measured on the whole hub at 30 cases/s offered (SQLite, 2 cores): the four consumer services' CPU per case
-        was 33.5 ms without a linger, 27.8 ms with 50 ms and 21.5 ms with 100 ms. 50 ms keeps the latency a hop adds small."""
-        if self.consumer_linger_ms is not None:
-            return self.consumer_linger_ms / 1000
-        return 0.0 if self.kafka_profile is KafkaProfile.test else 0.05
+        was 33.5 ms without a linger, 27.8 ms with 50 ms and 21.5 ms with 100 ms. 50 ms keeps the latency a hop adds
+        small where somebody waits on it; the groups nobody waits on take 250 ms (`consumer_background_linger_ms`)."""
+        chosen, default = (self.consumer_linger_ms, 0.05) if prompt else (self.consumer_background_linger_ms, 0.25)
+        if chosen is not None:
+            return chosen / 1000
+        return 0.0 if self.kafka_profile is KafkaProfile.test else default
+
+    def busy_fetch_wait_ms(self, prompt: bool = True) -> int:
+        """How long a fetch waits at the broker while records flow: the profile's short wait where somebody waits on
+        the group's effects, else as long as the group lingers (a fetch or two a linger instead of one every 50 ms)."""
+        short = self.consumer_timeouts()["fetch_max_wait_ms"]
+        return short if prompt else max(short, round(self.consumer_linger_seconds(prompt=False) * 1000))
 
     def idle_fetch_wait_ms(self) -> int:
         """How long a fetch waits while the consumer's topic is quiet. The embedded broker answers a waiting fetch

@@ -14,7 +14,10 @@ from sqlmodel import col, select
 from tenacity import AsyncRetrying, stop_after_delay, wait_fixed
 
 from hub_shared import db
-from hub_shared.consumer import FetchPace, _records_of
+from faststream.kafka import KafkaBroker
+
+from hub_shared.bus import BrokerIdentity
+from hub_shared.consumer import FetchPace, Subscription, _records_of, subscribe
 from hub_shared.messaging import OutboxMessage
 from hub_shared.outbox import OutboxRelay
 from hub_shared.settings import HubSettings, KafkaProfile
@@ -234,6 +237,35 @@ def test_the_linger_is_the_profiles_unless_set() -> None:
     assert HubSettings(kafka_profile=KafkaProfile.production, consumer_linger_ms=0).consumer_linger_seconds() == 0
     with pytest.raises(ValidationError, match="consumer_linger_ms"):
         HubSettings(consumer_linger_ms=5000)
+
+
+def test_a_group_nobody_waits_on_lingers_longer_and_fetches_less_often() -> None:
+    embedded = HubSettings(kafka_profile=KafkaProfile.embedded)
+    assert (embedded.consumer_linger_seconds(prompt=False), embedded.busy_fetch_wait_ms(prompt=False)) == (0.25, 250)
+    assert (embedded.consumer_linger_seconds(), embedded.busy_fetch_wait_ms()) == (0.05, 50), "a citizen's path keeps short hops"
+    tests = HubSettings(kafka_profile=KafkaProfile.test)
+    assert (tests.consumer_linger_seconds(prompt=False), tests.busy_fetch_wait_ms(prompt=False)) == (0, 20), "tests keep their short hops"
+    chosen = HubSettings(kafka_profile=KafkaProfile.production, consumer_background_linger_ms=10)
+    assert (chosen.consumer_linger_seconds(prompt=False), chosen.busy_fetch_wait_ms(prompt=False)) == (0.01, 50), \
+        "a fetch never waits less than the profile's short wait"
+    with pytest.raises(ValidationError, match="consumer_background_linger_ms"):
+        HubSettings(consumer_background_linger_ms=-1)
+
+
+async def test_each_subscription_lingers_as_its_kind_says(monkeypatch) -> None:
+    slept: list[float] = []
+
+    async def record_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", record_sleep)
+    for prompt, linger in ((True, 0.05), (False, 0.25)):
+        broker = KafkaBroker("127.0.0.1:1")
+        subscribe(broker, HubSettings(kafka_profile=KafkaProfile.embedded), sessions=None,
+                  sub=Subscription(topic=CASES, group="group", prompt=prompt), identity=BrokerIdentity("127.0.0.1:1"))
+        [subscriber] = broker.subscribers
+        assert await subscriber.get_msg(Consumer([{"tp-0": ["r1"]}, {}])) == ("r1",)
+        assert slept.pop() == linger
 
 
 async def test_a_settling_alarm_lets_the_commits_behind_the_first_gather() -> None:

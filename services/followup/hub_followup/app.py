@@ -33,7 +33,7 @@ def create_runtime(settings: HubSettings, clock: Clock | None = None) -> Runtime
         **{event.event_type: keeper.on_closed for event in (CaseReturned, CaseAnswered, CaseArchived)},
         CaseRejected.event_type: keeper.on_closed,
         CaseReopened.event_type: keeper.on_reopened,
-    }, prepare=load_ladders))
+    }, prepare=load_ladders, prompt=False))
     runtime.publisher(CASES.name, DeadlineScheduled)
     for step_event in (ReminderSent, SlaBreached, FollowUpSent, CaseEscalated):
         runtime.publisher(CASES.name, step_event)
@@ -43,7 +43,7 @@ def create_runtime(settings: HubSettings, clock: Clock | None = None) -> Runtime
     # group gets every fact with its own inbox and offsets, so the two consumers evolve apart.
     work = CaseWork(runtime, clock)
     runtime.add_subscription(Subscription(topic=CASES.name, group="followup-casework", handlers=work.case_facts(),
-                                          prepare=load_cases))
+                                          prepare=load_cases, prompt=False))
     runtime.add_subscription(Subscription(topic=INBOUND.name, group="followup-inbound",
                                           handlers={SubmitResponse.event_type: work.on_submit_response}))
     for event in PUBLISHED:

@@ -22,7 +22,8 @@ def create_runtime(settings: HubSettings) -> Runtime:
     runtime.publisher(CASES.name, CaseRegistered)
     runtime.publisher(FEEDBACK.name, RatingSubmitted)
     runtime.add_subscription(Subscription(topic=CASES.name, group="intake",
-                                          handlers={model.event_type: on_case_fact for model in TRACKED}, prepare=load_cases))
+                                          handlers={model.event_type: on_case_fact for model in TRACKED}, prepare=load_cases,
+                                          prompt=False))
     # one group per subscription: a group whose members read different topics had the broker hand hub.cases.v1
     # partitions to the inbound consumer after a broker restart, which skipped them as not its business
     runtime.add_subscription(Subscription(topic=INBOUND.name, group="intake-inbound",

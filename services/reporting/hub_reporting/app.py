@@ -21,9 +21,9 @@ def create_runtime(settings: HubSettings) -> Runtime:
     calendars = load_calendars(settings)  # each case fact names its unit's calendar
     runtime.reporting_subscriptions = [
         Subscription(topic=CASES.name, group="reporting", handlers={model.event_type: project for model in PROJECTED},
-                     prepare=prepare, finish=finish),
+                     prepare=prepare, finish=finish, prompt=False),
         Subscription(topic=FEEDBACK.name, group="reporting-feedback", batch_handlers={RatingSubmitted.event_type: project_ratings},
-                     hold_cases=False),  # ratings are keyed by unit and add up in any order: one bad rating holds none
+                     hold_cases=False, prompt=False),  # ratings are keyed by unit and add up in any order: one bad rating holds none
     ]
     for subscription in runtime.reporting_subscriptions:
         runtime.add_subscription(subscription)

@@ -29,7 +29,8 @@ def create_runtime(settings: HubSettings, gateway: GatewaySettings | None = None
                for name in gateway.connected()}
     runtime.add_subscription(Subscription(topic=CASES.name, group="samad-gateway", handlers={
         CaseRegistered.event_type: handlers.on_registered, CaseLinked.event_type: handlers.on_linked,
-        SubmissionRejected.event_type: handlers.on_submission_rejected, **handlers.STATUS_HANDLERS}, prepare=handlers.load_refs))
+        SubmissionRejected.event_type: handlers.on_submission_rejected, **handlers.STATUS_HANDLERS}, prepare=handlers.load_refs,
+        prompt=False))
     runtime.publisher(INBOUND.name, SubmitCase)
     runtime.routers.append(api.router(runtime, gateway, remotes, mappings))
     runtime.deliverer = Deliverer(runtime.sessions, remotes, mappings, gateway)
