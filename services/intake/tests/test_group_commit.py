@@ -56,8 +56,10 @@ def citizens(n: int) -> list[dict]:
 
 
 def commits(runtime) -> list[int]:
+    """Transactions committed from now on, through the service's engine or its HTTP edge's (where filings are written)."""
     seen = [0]
-    event.listen(runtime.engine.sync_engine, "commit", lambda _conn: seen.__setitem__(0, seen[0] + 1))
+    for engine in {runtime.engine, runtime.edge_engine}:
+        event.listen(engine.sync_engine, "commit", lambda _conn: seen.__setitem__(0, seen[0] + 1))
     return seen
 
 
@@ -80,6 +82,22 @@ async def test_concurrent_filings_share_transactions_and_each_gets_its_own_case(
     for case in new:  # every citizen can follow their own case
         tracked = await client.post("/api/v1/cases/track", json={"tracking_code": case["tracking_code"], "phone": "09121234567"})
         assert tracked.status_code == 200 and tracked.json()["status"] == "registered"
+
+
+async def test_a_group_stores_its_cases_in_one_statement_and_each_citizen_gets_their_own_number(intake) -> None:
+    runtime, client = intake
+    committed, inserts = commits(runtime), []
+    event.listen(runtime.edge_engine.sync_engine, "before_cursor_execute",
+                 lambda *args: inserts.append(1) if args[2].startswith("INSERT INTO intake_case ") else None)
+    answers = await asyncio.gather(*(client.post("/api/v1/cases", json=filing) for filing in citizens(40)))
+    assert [answer.status_code for answer in answers] == [201] * 40
+    assert 0 < len(inserts) == committed[0] < 20, f"{len(inserts)} INSERTs of cases in {committed[0]} transactions"
+    async with runtime.sessions() as session:
+        stored = {case.tracking_code: case for case in (await session.exec(select(Case))).all()}
+    for answer in map(httpx.Response.json, answers):  # the number told to each citizen is the one stored with their case
+        case = stored[answer["tracking_code"]]
+        assert (answer["case_number"], answer["case_id"]) == (case.case_number, str(case.case_id))
+        assert case.case_number.endswith(f"-{case.seq:08d}")
 
 
 async def test_a_filing_that_fails_fails_alone(intake, monkeypatch) -> None:
