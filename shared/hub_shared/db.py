@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +33,11 @@ def make_engine(url: str, lock_wait_seconds: float = 30) -> AsyncEngine:
         engine = create_async_engine(url, async_creator=partial(sqlite_turns.connect, str(path.resolve()), lock_wait_seconds),
                                      hide_parameters=True)
         event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=int(lock_wait_seconds * 1000)))
+        # Objects added to a session are written one INSERT ... RETURNING per table, as on PostgreSQL. SQLAlchemy does not
+        # assume on SQLite that one multi-row INSERT numbers its rows in the order given, so it wrote a row a statement
+        # (each a thread hop, with the write lock held) to match each new id to its object; SQLite does number them so
+        # (each row gets one more than the largest rowid), and this lets it sort the returned ids instead.
+        engine.sync_engine.dialect.insertmanyvalues_implicit_sentinel = InsertmanyvaluesSentinelOpts.ANY_AUTOINCREMENT
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
 

@@ -137,3 +137,18 @@ async def test_rows_added_case_by_case_are_written_one_statement_a_table_each_in
         assert (await session.exec(select(OutboxMessage.key).order_by(col(OutboxMessage.id)))).all() == ["a", "b", "c"]
         assert (await session.exec(select(Note.step_id, Note.text).order_by(col(Note.id)))).all() == [
             (1, "on a"), (2, "on b"), (3, "on c")]
+
+
+async def test_objects_added_together_are_one_insert_and_each_gets_its_own_id(engine) -> None:
+    """On SQLite too: SQLAlchemy had written a row a statement to match each returned id to its object."""
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2].split("(")[0].strip()))
+    sessions = db.make_sessions(engine)
+    for batch in ("first", "second"):
+        async with sessions() as session, session.begin():
+            steps = [Step(case=f"{batch}-{n}") for n in range(25)]
+            session.add_all(steps)
+        async with sessions() as session:
+            stored = dict((await session.exec(select(Step.id, Step.case))).all())
+        assert [stored[step.id] for step in steps] == [step.case for step in steps]
+    assert statements.count("INSERT INTO test_pending_step") == 2
