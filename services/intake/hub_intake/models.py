@@ -19,9 +19,7 @@ class Case(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("source_system", "external_ref", name="uq_intake_case_source_ref"),)
 
     seq: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
-    # the insert sentinel lets SQLite store a group of new cases in one INSERT ... RETURNING seq and match each seq to
-    # its case (without it SQLAlchemy falls back to one INSERT a row to keep RETURNING in order)
-    case_id: UUID = Field(unique=True, sa_column_kwargs={"insert_sentinel": True})
+    case_id: UUID = Field(unique=True)
     case_number: str = Field(default="", max_length=32, index=True)
     tracking_code: str = Field(unique=True, max_length=16)
     kind: str = Field(max_length=32)
