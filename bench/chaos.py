@@ -174,6 +174,11 @@ async def _files(client: httpx.AsyncClient) -> bool:
     return response.status_code == 201
 
 
+def libpq(url: str) -> str:
+    """A service's SQLAlchemy URL (`postgresql+asyncpg://...`) as libpq reads it, for psycopg's own connections."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
 class Databases:
     """Reads each service's own database: SQLite files in the data folder, or the PostgreSQL template."""
 
@@ -187,8 +192,7 @@ class Databases:
                 return connection.execute(sql).fetchall()
         import psycopg
 
-        url = self._template.format(service=service.replace("-", "_")).replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(url) as connection:
+        with psycopg.connect(libpq(self._template.format(service=service.replace("-", "_")))) as connection:
             return connection.execute(sql).fetchall()
 
     def drop(self) -> None:
@@ -197,7 +201,7 @@ class Databases:
             return
         import psycopg
 
-        server, prefix = self._template.format(service="").replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)
+        server, prefix = libpq(self._template.format(service="")).rsplit("/", 1)
         with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
             names = [row[0] for row in connection.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,))]
             for name in names:
@@ -265,7 +269,7 @@ async def run(args: argparse.Namespace) -> bool:
     data_dir = Path(tempfile.mkdtemp(prefix="hub-chaos-"))
     template = ""
     if args.postgres or args.replicas:
-        template = f"postgresql+psycopg://postgres@127.0.0.1:5432/hub_chaos_{uuid.uuid4().hex[:6]}_{{service}}"
+        template = f"postgresql+asyncpg://postgres@127.0.0.1:5432/hub_chaos_{uuid.uuid4().hex[:6]}_{{service}}"
     busy = [port for port in (*PORTS.values(), 9092, 8102, 8103) if not port_free(port)]
     if busy:
         raise SystemExit(f"ports {busy} are in use: stop the hub that runs there first")

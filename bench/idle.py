@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> bool:
     data_dir = Path(tempfile.mkdtemp(prefix="hub-idle-"))
     template = ""
     if args.postgres:
-        template = f"postgresql+psycopg://postgres@127.0.0.1:5432/hub_idle_{uuid.uuid4().hex[:6]}_{{service}}"
+        template = f"postgresql+asyncpg://postgres@127.0.0.1:5432/hub_idle_{uuid.uuid4().hex[:6]}_{{service}}"
     busy = [port for port in (*PORTS.values(), BROKER_PORT) if not port_free(port)]
     if busy:
         raise SystemExit(f"ports {busy} are in use: another hub runs there; wait for it to stop")

@@ -6,7 +6,7 @@ directly with `generate_series` rather than by publishing 10 million events, the
 `GET /api/v1/satisfaction` in process (FastAPI app, real PostgreSQL, no network hop) over random subtrees,
 levels and periods, and prints p50/p95/p99.
 
-    .venv/bin/python bench/ratings.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_ratings] [--queries 500]
+    .venv/bin/python bench/ratings.py [--url postgresql+asyncpg://postgres@127.0.0.1:5432/hub_bench_ratings] [--queries 500]
 
 Shape: 5 agencies x 10 provinces x 20 counties = 1,000 units, 10 employees each, every day of 1405;
 2 or 3 ratings per employee-day (10.0 M ratings), 3.65 M employee-day rows and 365,000 unit-day rows, 120,000
@@ -117,7 +117,7 @@ async def measure(url: str, queries: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default=os.environ.get("HUB_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_ratings"))
+    parser.add_argument("--url", default=os.environ.get("HUB_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/hub_bench_ratings"))
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--skip-load", action="store_true")
     args = parser.parse_args()

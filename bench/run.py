@@ -71,7 +71,7 @@ class Hub:
 
     def __enter__(self) -> "Hub":
         if self.store == "postgres":
-            self.template = f"postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_{uuid.uuid4().hex[:6]}_{{service}}"
+            self.template = f"postgresql+asyncpg://postgres@127.0.0.1:5432/hub_bench_{uuid.uuid4().hex[:6]}_{{service}}"
         port = free_port()
         self.broker = start_broker(port, self.data_dir / "logs" / "broker.log")
         self.bootstrap = f"127.0.0.1:{port}"

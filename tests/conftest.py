@@ -16,8 +16,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from hub_cli.stack import ensure_topics, free_port, start_broker
+from hub_shared.db import sync_url
 
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"  # the admin's, a synchronous driver
+SERVICE_DRIVER = "postgresql+asyncpg"  # the services' own, as deployed
 _skipped_postgres: list[str] = []
 
 
@@ -68,10 +70,10 @@ def postgres_database(postgres_admin_url: str) -> Iterator[str]:
 
 def fresh_postgres_database(admin_url: str, prefix: str = "hub_test") -> Iterator[str]:
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(sync_url(admin_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    url = admin.url.set(drivername=SERVICE_DRIVER, database=name).render_as_string(hide_password=False)
     admin.dispose()
     try:
         yield url
@@ -81,7 +83,7 @@ def fresh_postgres_database(admin_url: str, prefix: str = "hub_test") -> Iterato
 
 def drop_postgres_databases(admin_url: str, names: list[str]) -> None:
     """Drop the test's databases from the shared server, connections and all."""
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(sync_url(admin_url), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             for name in names:

@@ -57,7 +57,7 @@ def up(
     data_dir: Path = typer.Option(Path("var"), help="Folder for SQLite files, logs and trace files"),
     broker_port: int = typer.Option(9092, help="Port of the embedded broker (ignored with KAFKA_BOOTSTRAP_SERVERS)"),
     database_url_template: str = typer.Option("", envvar="HUB_DATABASE_URL_TEMPLATE",
-                                              help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/hub_{service}; empty: SQLite"),
+                                              help="e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/hub_{service}; empty: SQLite"),
     replicas: list[str] = typer.Option([], help="SERVICE=N: run N processes of a service sharing its groups and "
                                                  "database (PostgreSQL only), ports +100 each; repeatable"),
 ) -> None:

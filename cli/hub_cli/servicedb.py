@@ -1,5 +1,5 @@
 """Finding and opening one service's database from the command line, as `hub up` finds it:
-`HUB_DATABASE_URL_TEMPLATE` (e.g. `postgresql+psycopg://postgres@127.0.0.1:5432/hub_{service}`) or else the
+`HUB_DATABASE_URL_TEMPLATE` (e.g. `postgresql+asyncpg://postgres@127.0.0.1:5432/hub_{service}`) or else the
 SQLite file in `--data-dir`; `--database-url` names one database directly (the service's `DATABASE_URL`
 in production).
 

@@ -233,10 +233,20 @@ async def _tolerant_parser(records: tuple[ConsumerRecord, ...], original: Callab
     return message
 
 
+# PostgreSQL's error classes that pass with time (SQLSTATE's first two characters): connection exception, transaction
+# rollback (serialization failure, deadlock), insufficient resources, operator intervention (shutdown, statement
+# cancelled, cannot connect now), system error. psycopg reports them as OperationalError, asyncpg as a plain DBAPIError.
+TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+LOCK_NOT_AVAILABLE = "55P03"
+
+
 def is_transient(error: BaseException) -> bool:
     """Failures of the infrastructure (database or network down, locked, timed out): retry later, never dead-letter."""
-    return isinstance(error, (OperationalError, InterfaceError, SATimeoutError, ConnectionError, TimeoutError, OSError)) or bool(
-        getattr(error, "connection_invalidated", False))
+    if isinstance(error, (OperationalError, InterfaceError, SATimeoutError, ConnectionError, TimeoutError, OSError)):
+        return True
+    sqlstate = str(getattr(getattr(error, "orig", None), "sqlstate", None) or "")
+    return (bool(getattr(error, "connection_invalidated", False)) or sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
+            or sqlstate == LOCK_NOT_AVAILABLE)
 
 
 async def _skip_decoding(_message: Any) -> None:

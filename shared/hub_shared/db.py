@@ -67,7 +67,7 @@ def make_sessions(engine: AsyncEngine, session_class: type[Session] | None = Non
 
 def sync_url(url: str) -> str:
     """Alembic runs synchronously: the same database through a synchronous driver."""
-    return url.replace("sqlite+aiosqlite", "sqlite")
+    return url.replace("sqlite+aiosqlite", "sqlite").replace("postgresql+asyncpg", "postgresql+psycopg")
 
 
 def migrate(url: str, script_location: Path) -> None:

@@ -6,10 +6,10 @@ from hub_shared.settings import HubSettings, KafkaProfile
 
 def test_standard_names_switch_to_real_engines(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092,kafka-2:9092")
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://hub@db/hub_intake")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://hub@db/hub_intake")
     settings = HubSettings(service_name="intake")
     assert settings.kafka_bootstrap_servers == "kafka-1:9092,kafka-2:9092"
-    assert settings.effective_database_url == "postgresql+psycopg://hub@db/hub_intake"
+    assert settings.effective_database_url == "postgresql+asyncpg://hub@db/hub_intake"
 
 
 def test_embedded_default_is_a_sqlite_file_per_service(tmp_path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
-from hub_shared.db import migrate
+from hub_shared.db import migrate, sync_url
 from hub_shared.messaging import InboxEntry, OutboxMessage
 from hub_shared.reconcile import ReconcileReport
 from tests.cli.operator import hub
@@ -48,7 +48,7 @@ def databases(request, tmp_path):
 
 
 def sync(url: str) -> str:
-    return url.replace("sqlite+aiosqlite", "sqlite")
+    return sync_url(url)
 
 
 def published(url: str, case: str, event_type: str, minutes: int = 0) -> str:

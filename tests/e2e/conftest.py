@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from hub_cli.stack import SERVICES, Stack, ensure_topics, free_port, start_broker
 from hub_shared.db import ensure_database
-from tests.conftest import drop_postgres_databases
+from tests.conftest import SERVICE_DRIVER, drop_postgres_databases
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -25,7 +26,7 @@ def running_hub(request, tmp_path_factory, backend: str) -> Iterator[Stack]:
     database_urls: dict[str, str] = {}
     if backend == "postgres":
         admin = request.getfixturevalue("postgres_admin_url")
-        base = admin.rsplit("/", 1)[0]
+        base = make_url(admin).set(drivername=SERVICE_DRIVER).render_as_string(hide_password=False).rsplit("/", 1)[0]
         suffix = uuid.uuid4().hex[:8]
         database_urls = {spec.name: f"{base}/hub_e2e_{spec.name.replace('-', '_')}_{suffix}" for spec in SERVICES}
         for url in database_urls.values():

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from hub_cli.main import app as hub
 from hub_routing.app import create_runtime
+from hub_shared import db
 from hub_shared.events import CaseRejected
 from hub_shared.messaging import OutboxMessage
 from hub_shared.settings import HubSettings, KafkaProfile
@@ -112,7 +113,7 @@ def test_every_service_migrates_its_outbox_for_parking_and_back(package, backend
     url = f"sqlite:///{tmp_path}/{package}.db" if backend == "sqlite" else request.getfixturevalue("postgres_database")
     config = Config()
     config.set_main_option("script_location", str(Path(importlib.import_module(package).__file__).parent / "migrations"))
-    config.set_main_option("sqlalchemy.url", url)
+    config.set_main_option("sqlalchemy.url", db.sync_url(url))
     command.upgrade(config, "head")
     assert outbox_schema(url) == ({"parked_at", "last_error"}, {"ix_outbox_pending", "ix_outbox_parked"})
     revision = PARKING_REVISIONS[package]
@@ -124,7 +125,7 @@ def test_every_service_migrates_its_outbox_for_parking_and_back(package, backend
 
 def outbox_schema(url: str) -> tuple[set[str], set[str]]:
     """The parking columns and indexes the outbox has."""
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(db.sync_url(url))
     try:
         inspector = sa.inspect(engine)
         columns = {column["name"] for column in inspector.get_columns("outbox")} & {"parked_at", "last_error"}
