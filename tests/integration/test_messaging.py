@@ -199,6 +199,41 @@ async def test_consumer_applies_each_event_once_and_dead_letters_what_cannot_be_
     assert all(header(r, "hub_dlq_origin_topic") == CASES.name and header(r, "hub_dlq_origin_offset") for r in dead)
 
 
+@pytest.mark.postgres
+async def test_a_connection_the_database_server_kills_mid_batch_delays_the_event_and_loses_nothing(
+        postgres_database, kafka_bootstrap, tmp_path) -> None:
+    """The server ends the consumer's connection inside its transaction, twice (as a restart or an operator would):
+    the batch is fetched again and applied once, nothing is dead-lettered."""
+    from sqlalchemy import text
+
+    runtime = create_runtime(settings_for(postgres_database, kafka_bootstrap, tmp_path))
+    runtime.migrate()
+    kills = {"left": 2}
+    marker = uuid.uuid4().hex[:11]
+
+    async def effect(session, envelope) -> None:
+        if envelope.data.tracking_code != marker:
+            return
+        if kills["left"]:
+            kills["left"] -= 1
+            await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        stage_effect(runtime, session, envelope.data)
+
+    event = rejected(marker)
+    async with consuming(runtime, effect) as (group, producer):
+        await send(producer, wrap(event, "/test"))
+        for _ in range(300):
+            async with runtime.sessions() as session:
+                rows = (await session.exec(select(OutboxMessage.key).where(OutboxMessage.key == str(event.case_id)))).all()
+            if rows:
+                break
+            await asyncio.sleep(0.1)
+        dead = await read_topic(kafka_bootstrap, DLQ.name, lambda r: header(r, "hub_dlq_consumer_group") == group, 0, timeout=1)
+    assert kills["left"] == 0, "the server killed the connection twice"
+    assert rows == [str(event.case_id)], "applied once the connection was back, and once only"
+    assert dead == [], "a killed connection is not a poison message"
+
+
 async def test_bad_header_bytes_and_database_outages_lose_nothing(database_url, kafka_bootstrap, tmp_path) -> None:
     """A header that is not UTF-8 must not sink its batch; a failing database must delay, not dead-letter."""
     from sqlalchemy.exc import OperationalError
