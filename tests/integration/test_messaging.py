@@ -199,6 +199,22 @@ async def test_consumer_applies_each_event_once_and_dead_letters_what_cannot_be_
     assert all(header(r, "hub_dlq_origin_topic") == CASES.name and header(r, "hub_dlq_origin_offset") for r in dead)
 
 
+def failing_at_first(runtime, marker: str, times: int, fail):
+    """An effect for the events marked `marker`: the first `times` calls run `fail(session)` before staging (it is
+    expected to raise, or to break the transaction), the rest stage the event's effect; and the calls left to fail."""
+    left = {"left": times}
+
+    async def effect(session, envelope) -> None:
+        if envelope.data.tracking_code != marker:
+            return
+        if left["left"]:
+            left["left"] -= 1
+            await fail(session)
+        stage_effect(runtime, session, envelope.data)
+
+    return effect, left
+
+
 @pytest.mark.postgres
 async def test_a_connection_the_database_server_kills_mid_batch_delays_the_event_and_loses_nothing(
         postgres_database, kafka_bootstrap, tmp_path) -> None:
@@ -208,17 +224,12 @@ async def test_a_connection_the_database_server_kills_mid_batch_delays_the_event
 
     runtime = create_runtime(settings_for(postgres_database, kafka_bootstrap, tmp_path))
     runtime.migrate()
-    kills = {"left": 2}
     marker = uuid.uuid4().hex[:11]
 
-    async def effect(session, envelope) -> None:
-        if envelope.data.tracking_code != marker:
-            return
-        if kills["left"]:
-            kills["left"] -= 1
-            await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
-        stage_effect(runtime, session, envelope.data)
+    async def kill(session) -> None:
+        await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
 
+    effect, kills = failing_at_first(runtime, marker, 2, kill)
     event = rejected(marker)
     async with consuming(runtime, effect) as (group, producer):
         await send(producer, wrap(event, "/test"))
@@ -241,17 +252,12 @@ async def test_bad_header_bytes_and_database_outages_lose_nothing(database_url, 
 
     runtime = create_runtime(settings_for(database_url, kafka_bootstrap, tmp_path))
     runtime.migrate()
-    outage = {"left": 3}
     marker = uuid.uuid4().hex[:11]
 
-    async def effect(session, envelope) -> None:
-        if envelope.data.tracking_code != marker:
-            return
-        if outage["left"]:
-            outage["left"] -= 1
-            raise OperationalError("SELECT 1", {}, Exception("database is down"))
-        stage_effect(runtime, session, envelope.data)
+    async def down(_session) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("database is down"))
 
+    effect, _ = failing_at_first(runtime, marker, 3, down)
     events = [rejected(marker) for _ in range(3)]
     async with consuming(runtime, effect) as (group, producer):
         for event in events:
