@@ -6,6 +6,7 @@ Used by `hub up`, by the end-to-end tests and by the benchmark, so all three run
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -69,9 +70,30 @@ def gateway_links(simulator_urls: dict[str, str]) -> dict[str, str]:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port on 127.0.0.1 nothing listens on, for a process started next to bind. It is drawn below the kernel's
+    range for outgoing connections: a port from that range (what binding port 0 gives) can be handed to one of the
+    many client connections opened before the process binds it, which then fails with "address already in use"."""
+    low = _ephemeral_range_start()
+    if low <= 10_000:  # a system that hands out nearly every port to clients: take what the kernel gives
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+    for _ in range(200):
+        port = random.randrange(10_000, low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port found between 10000 and {low}")
+
+
+def _ephemeral_range_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen | None = None) -> None:
