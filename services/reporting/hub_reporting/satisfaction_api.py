@@ -110,7 +110,10 @@ async def _table(session, first, last, threshold: int) -> RatingTable:
             for name in SUMS:
                 groups[key][name] += getattr(row, name) or 0
         sums.append(dict(groups))
-    return rating_table(*sums, ASPECTS, threshold)
+    units, people = sums
+    # the two reads are two snapshots on SQLite: a person's ratings committed between them would name a unit with no
+    # ratings of its own yet (every rating of a person counts in their unit's too); they show on the next read
+    return rating_table(units, {key: row for key, row in people.items() if key[0] in units}, ASPECTS, threshold)
 
 
 def _nothing(root: str) -> Satisfaction:
