@@ -47,13 +47,9 @@ def databases(request, tmp_path):
         drop_postgres_databases(request.getfixturevalue("postgres_admin_url"), [url.rsplit("/", 1)[1] for url in urls.values()])
 
 
-def sync(url: str) -> str:
-    return sync_url(url)
-
-
 def published(url: str, case: str, event_type: str, minutes: int = 0) -> str:
     event_id = str(uuid.uuid4())
-    with Session(create_engine(sync(url))) as session:
+    with Session(create_engine(sync_url(url))) as session:
         session.add(OutboxMessage(event_id=event_id, topic="hub.cases.v1", key=case, value=b"{}", headers={"ce_type": event_type},
                                   created_at=AN_HOUR_AGO + timedelta(minutes=minutes), published_at=AN_HOUR_AGO + timedelta(minutes=minutes),
                                   broker_epoch="old"))
@@ -62,7 +58,7 @@ def published(url: str, case: str, event_type: str, minutes: int = 0) -> str:
 
 
 def applied(url: str, group: str, *event_ids: str) -> None:
-    with Session(create_engine(sync(url))) as session:
+    with Session(create_engine(sync_url(url))) as session:
         session.add_all([InboxEntry(consumer=group, event_id=event_id, event_type="x", processed_at=datetime.now(UTC))
                          for event_id in event_ids])
         session.commit()
@@ -105,7 +101,7 @@ def test_repair_puts_the_missing_fact_back_in_its_owners_outbox_once_and_every_s
     assert "-> sent again" in result.stdout
     assert pending(urls["routing"]) == [routed], "the relay sends it again; groups that had it drop it by event id"
     for service, url in urls.items():
-        with Session(create_engine(sync(url))) as session:
+        with Session(create_engine(sync_url(url))) as session:
             report = session.exec(select(ReconcileReport)).one()
         assert (report.drifted_cases, report.repaired, report.needs_rebuild, report.cases) == (1, 1, 0, [case]), service
     applied(urls["reporting"], "reporting", routed)
@@ -124,5 +120,5 @@ def test_a_gap_behind_later_facts_is_left_for_a_rebuild(databases) -> None:
 
 
 def pending(url: str) -> list[str]:
-    with Session(create_engine(sync(url))) as session:
+    with Session(create_engine(sync_url(url))) as session:
         return [row.event_id for row in session.exec(select(OutboxMessage).where(OutboxMessage.published_at == None))]  # noqa: E711
